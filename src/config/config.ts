@@ -1,0 +1,60 @@
+import { z } from "zod";
+
+/**
+ * Every setting comes from the environment and is validated once at start, so a bad value stops the
+ * process with a message naming the variable instead of failing later in some request.
+ */
+const booleanFlag = z
+  .enum(["true", "false", "1", "0", "yes", "no"])
+  .transform((value) => value === "true" || value === "1" || value === "yes");
+
+const ConfigSchema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  HOST: z.string().default("0.0.0.0"),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  DATA_DIR: z.string().min(1).default("./data"),
+  EVENTSTORE_URL: z
+    .string()
+    .regex(/^(esdb|kurrentdb|kdb)(\+discover)?:\/\//, "must be an esdb:// connection string")
+    .optional(),
+  RUN_WORKER: booleanFlag.default(true),
+  /** Largest accepted `input` of startRun, in bytes of its JSON text. */
+  MAX_INPUT_BYTES: z.coerce.number().int().positive().default(1_000_000),
+  /** How long a mutation waits for the read model to include its own events. */
+  READ_YOUR_WRITES_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
+  /** Subscription streams */
+  STREAM_MAX_DURATION_MS: z.coerce.number().int().positive().default(3_600_000),
+  STREAM_KEEPALIVE_MS: z.coerce.number().int().positive().default(10_000),
+  STREAM_MAX_BUFFERED_EVENTS: z.coerce.number().int().positive().default(1_000),
+  STREAM_POLL_INTERVAL_MS: z.coerce.number().int().positive().default(1_000),
+  /** Worker */
+  WORKER_CONCURRENCY: z.coerce.number().int().positive().default(4),
+  LEASE_MS: z.coerce.number().int().positive().default(15_000),
+  HEARTBEAT_MS: z.coerce.number().int().positive().default(5_000),
+  MAX_TAKEOVERS: z.coerce.number().int().min(0).default(3),
+  STALE_AFTER_MS: z.coerce.number().int().positive().default(600_000),
+  SWEEP_INTERVAL_MS: z.coerce.number().int().positive().default(30_000),
+  WORKER_POLL_MS: z.coerce.number().int().positive().default(1_000),
+  /** Largest output a step may store, in bytes of its JSON text; larger outputs are cut and flagged. */
+  MAX_STEP_OUTPUT_BYTES: z.coerce.number().int().positive().default(2_000_000),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([, value]) => value !== undefined && value !== ""),
+  );
+  const parsed = ConfigSchema.safeParse(present);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration:\n${problems.join("\n")}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,116 @@
+import type { JsonObject } from "../shared/json.js";
+
+/**
+ * The only source of truth: per-stream event sequences with gapless revisions (0, 1, 2, ...) and a
+ * global order over all streams. Implemented on PostgreSQL and on EventStoreDB/KurrentDB.
+ */
+export interface EventStore {
+  /** Appends atomically; writes nothing when the expectation fails or any event id is reused elsewhere. */
+  appendToStream(streamName: string, events: NewEvent[], options?: AppendOptions): Promise<AppendResult>;
+  /** Events of one stream with revision > `after` (all when `after` is undefined), oldest first. */
+  readStream(streamName: string, options?: ReadStreamOptions): Promise<StoredEvent[]>;
+  /** Events of all streams after global position `after` (exclusive), in global order. */
+  readAll(options?: ReadAllOptions): Promise<StoredEvent[]>;
+  /**
+   * Stored events after `after`, then live ones, in order, each once, until `signal` aborts (the
+   * iterator then returns) or the store fails (the iterator throws).
+   */
+  subscribeToStream(streamName: string, options: SubscribeToStreamOptions): AsyncIterable<StoredEvent>;
+  subscribeToAll(options: SubscribeToAllOptions): AsyncIterable<StoredEvent>;
+  /** Current revision of a stream, null when it has no events. */
+  streamRevision(streamName: string): Promise<number | null>;
+  close(): Promise<void>;
+}
+
+export interface NewEvent {
+  /** UUID; an id already stored makes the append a no-op (idempotent retry) when it is the same append. */
+  id: string;
+  type: string;
+  data: JsonObject;
+  metadata?: JsonObject;
+  occurredAt: Date;
+}
+
+export interface StoredEvent {
+  id: string;
+  streamName: string;
+  revision: number;
+  /** Opaque cursor in the global order; fixed-width, so plain string comparison orders positions. */
+  position: string;
+  type: string;
+  data: JsonObject;
+  metadata: JsonObject;
+  occurredAt: Date;
+}
+
+/**
+ * `any`: no check; `no_stream`: the stream must not exist; `stream_exists`: it must; a number: the
+ * stream's last revision must be exactly that.
+ */
+export type ExpectedRevision = number | "any" | "no_stream" | "stream_exists";
+
+export interface AppendOptions {
+  expectedRevision?: ExpectedRevision;
+}
+
+export interface AppendResult {
+  /** Revision of the stream's last event after the append. */
+  nextExpectedRevision: number;
+  /** Global position of the last appended event. */
+  position: string;
+  /** False when every event id was already stored by the same earlier append (a retried call). */
+  appended: boolean;
+}
+
+export interface ReadStreamOptions {
+  after?: number;
+  maxCount?: number;
+}
+
+export interface ReadAllOptions {
+  after?: string | null;
+  maxCount?: number;
+  /** Only streams whose name starts with this prefix. */
+  streamPrefix?: string;
+}
+
+export interface SubscribeToStreamOptions {
+  after?: number | null;
+  signal: AbortSignal;
+}
+
+export interface SubscribeToAllOptions {
+  after?: string | null;
+  streamPrefix?: string;
+  signal: AbortSignal;
+}
+
+/** The stream is not at the expected revision; nothing was written. */
+export class WrongExpectedRevisionError extends Error {
+  override name = "WrongExpectedRevisionError";
+  constructor(
+    readonly streamName: string,
+    readonly expected: ExpectedRevision,
+    readonly actual: number | null,
+  ) {
+    super(`stream ${streamName}: expected revision ${String(expected)}, actual ${actual ?? "no stream"}`);
+  }
+}
+
+/** An event id is already stored, but not as part of the same append; nothing was written. */
+export class DuplicateEventIdError extends Error {
+  override name = "DuplicateEventIdError";
+  constructor(
+    readonly streamName: string,
+    readonly eventIds: string[],
+  ) {
+    super(`stream ${streamName}: event ids already stored elsewhere: ${eventIds.join(", ")}`);
+  }
+}
+
+/** The store is unreachable or failed; callers may retry later. */
+export class EventStoreUnavailableError extends Error {
+  override name = "EventStoreUnavailableError";
+}
+
+export const comparePositions = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

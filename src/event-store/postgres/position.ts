@@ -1,0 +1,27 @@
+/**
+ * A global position is (transaction id, sequence number). Encoded as two fixed-width hex numbers so
+ * that comparing the strings compares the positions, and callers can treat it as opaque.
+ */
+export interface PgPosition {
+  transactionId: bigint;
+  seq: bigint;
+}
+
+const WIDTH = 16;
+
+export function encodePosition(transactionId: bigint | string, seq: bigint | string | number): string {
+  const hex = (value: bigint) => value.toString(16).padStart(WIDTH, "0");
+  return `${hex(BigInt(transactionId))}-${hex(BigInt(seq))}`;
+}
+
+export class InvalidPositionError extends Error {
+  override name = "InvalidPositionError";
+}
+
+export function decodePosition(position: string): PgPosition {
+  const match = /^([0-9a-f]{16})-([0-9a-f]{16})$/.exec(position);
+  if (!match?.[1] || !match[2]) throw new InvalidPositionError(`not a position: ${JSON.stringify(position)}`);
+  return { transactionId: BigInt(`0x${match[1]}`), seq: BigInt(`0x${match[2]}`) };
+}
+
+export const START_POSITION: PgPosition = { transactionId: 0n, seq: 0n };

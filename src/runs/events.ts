@@ -1,0 +1,90 @@
+import type { Json } from "../shared/json.js";
+
+/** Events of one run's stream. Every payload carries `at`, the time the command that caused it came in. */
+export type RunEvent =
+  | RunStarted
+  | RunClaimed
+  | StepStarted
+  | StepProgressed
+  | AlternativesProduced
+  | AlternativeSelected
+  | StepCompleted
+  | StepFailed
+  | RunCompleted
+  | RunFailed
+  | RunCancelled
+  | StepRetried
+  | RunResumed
+  | RunRerun;
+
+export type RunEventType = RunEvent["type"];
+
+type Event<Type extends string, Data> = { type: Type; data: Data & { at: string } };
+
+export interface PipelineStepRef {
+  id: string;
+  name: string;
+}
+
+export type RunStarted = Event<
+  "RunStarted",
+  {
+    runId: string;
+    workspaceId: string;
+    pipeline: string;
+    steps: PipelineStepRef[];
+    input: Json;
+    idempotencyKey: string | null;
+  }
+>;
+export type RunClaimed = Event<"RunClaimed", { workerId: string; leaseExpiresAt: string; takeover: boolean }>;
+export type StepStarted = Event<"StepStarted", { stepId: string; attempt: number; workerId: string }>;
+export type StepProgressed = Event<
+  "StepProgressed",
+  { stepId: string; attempt: number; progress: number | null; message: string | null }
+>;
+export type AlternativesProduced = Event<
+  "AlternativesProduced",
+  { stepId: string; attempt: number; alternatives: Json[] }
+>;
+export type AlternativeSelected = Event<
+  "AlternativeSelected",
+  { stepId: string; attempt: number; index: number }
+>;
+export type StepCompleted = Event<
+  "StepCompleted",
+  { stepId: string; attempt: number; output: Json; truncated: boolean; message: string | null }
+>;
+/** `willRetry`: the pipeline allows another automatic attempt, so the step goes back to PENDING. */
+export type StepFailed = Event<
+  "StepFailed",
+  { stepId: string; attempt: number; error: string; willRetry: boolean }
+>;
+export type RunCompleted = Event<"RunCompleted", { stepCount: number }>;
+export type RunFailed = Event<"RunFailed", { error: string; reason: "step-failed" | "stale" }>;
+export type RunCancelled = Event<"RunCancelled", { reason: string | null }>;
+/** `attempt`: the new attempt number of the retried step. */
+export type StepRetried = Event<"StepRetried", { stepId: string; attempt: number }>;
+/** `attempts`: the new attempt number of every step that will be executed again. */
+export type RunResumed = Event<"RunResumed", { fromStepId: string; attempts: Record<string, number> }>;
+export type RunRerun = Event<"RunRerun", { attempts: Record<string, number> }>;
+
+export const RUN_EVENT_TYPES: readonly RunEventType[] = [
+  "RunStarted",
+  "RunClaimed",
+  "StepStarted",
+  "StepProgressed",
+  "AlternativesProduced",
+  "AlternativeSelected",
+  "StepCompleted",
+  "StepFailed",
+  "RunCompleted",
+  "RunFailed",
+  "RunCancelled",
+  "StepRetried",
+  "RunResumed",
+  "RunRerun",
+];
+
+export const runStreamName = (runId: string): string => `run-${runId}`;
+export const RUN_STREAM_PREFIX = "run-";

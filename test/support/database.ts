@@ -1,0 +1,51 @@
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+import { migrate } from "../../src/db/migrate.js";
+
+export interface TestDatabase {
+  url: string;
+  pool: pg.Pool;
+  drop(): Promise<void>;
+}
+
+function requireEnv(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run the tests through \`npm test\``);
+  return value;
+}
+
+/** Admin URL of the embedded server started by the test runner. */
+export const embeddedAdminUrl = (): string => requireEnv("TEST_PG_ADMIN_URL");
+
+/** The machine's PostgreSQL when the runner found one, for suites that run on both servers. */
+export const serverUrl = (): string | null => process.env.TEST_SERVER_URL || null;
+
+function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}
+
+/** A new, migrated database of its own for one test file, on the embedded server unless told otherwise. */
+export async function createTestDatabase(adminUrl = embeddedAdminUrl()): Promise<TestDatabase> {
+  const name = `rs_${randomBytes(6).toString("hex")}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = withDatabase(adminUrl, name);
+  await migrate(url);
+  const pool = new pg.Pool({ connectionString: url, max: 20 });
+  pool.on("error", () => undefined);
+  return {
+    url,
+    pool,
+    async drop() {
+      await pool.end().catch(() => undefined);
+      const client = new pg.Client({ connectionString: adminUrl });
+      await client.connect();
+      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined);
+      await client.end();
+    },
+  };
+}
