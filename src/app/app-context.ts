@@ -1,0 +1,48 @@
+import type { Config } from "../config/config.js";
+import type { Logger } from "../config/logger.js";
+import { type Database, openDatabase } from "../db/database.js";
+import { createPrismaClient, type PrismaClient } from "../db/prisma.js";
+import type { EventStore } from "../event-store/event-store.js";
+import { openEventStore } from "../event-store/open-event-store.js";
+import { defaultPipelines } from "../pipelines/default-pipelines.js";
+import type { PipelineRegistry } from "../pipelines/registry.js";
+import { createProjectionEngine } from "../projections/create-projection-engine.js";
+import type { ProjectionEngine } from "../projections/projection-engine.js";
+
+/** Everything a process of runstream (API, worker or both) shares; built once at start. */
+export interface AppContext {
+  config: Config;
+  logger: Logger;
+  db: Database;
+  store: EventStore;
+  prisma: PrismaClient;
+  projections: ProjectionEngine;
+  pipelines: PipelineRegistry;
+  close(): Promise<void>;
+}
+
+export async function openAppContext(config: Config, logger: Logger): Promise<AppContext> {
+  const db = await openDatabase(config, logger);
+  const store = await openEventStore(config, db);
+  const prisma = createPrismaClient(db.url);
+  const projections = createProjectionEngine({
+    store,
+    prisma,
+    logger: logger.child({ component: "projections" }),
+  });
+  return {
+    config,
+    logger,
+    db,
+    store,
+    prisma,
+    projections,
+    pipelines: defaultPipelines(),
+    async close() {
+      await projections.stop();
+      await store.close();
+      await prisma.$disconnect();
+      await db.close();
+    },
+  };
+}
