@@ -4,7 +4,7 @@
  * node's test runner over the test files. `npm test -- unit` runs one tier; other arguments filter by path.
  */
 import { spawn } from "node:child_process";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
 import path from "node:path";
 import pg from "pg";
 import { createLogger } from "../src/config/logger.js";
@@ -47,8 +47,7 @@ const files = (await findTests("test")).filter(
 );
 
 const logger = createLogger(process.env.LOG_LEVEL ?? "warn", "test-runner");
-await rm(".test-data", { recursive: true, force: true }).catch(() => undefined);
-const { mkdir } = await import("node:fs/promises");
+// Each run gets its own folder: several runs at once (two terminals, say) must not share a server.
 await mkdir(".test-data", { recursive: true });
 const dataDir = await mkdtemp(path.resolve(".test-data/run-"));
 const embedded = await startEmbeddedPostgres({ dataDir, database: "runstream_test", logger });

@@ -3,7 +3,7 @@ import type pg from "pg";
 
 /**
  * One LISTEN connection per process, shared by every subscriber: appends NOTIFY `rs_events` with the
- * stream name. A lost connection is re-established with capped backoff; subscribers also poll, so a
+ * stream names they wrote. A lost connection is re-established with capped backoff; subscribers also poll, so a
  * notification lost meanwhile delays an event by one poll interval at most and never loses it.
  */
 export class EventNotifier {
@@ -41,7 +41,10 @@ export class EventNotifier {
     try {
       client = await this.pool.connect();
       client.on("notification", (message) => {
-        if (message.channel === "rs_events") this.emitter.emit("append", message.payload ?? "");
+        // One notification per append group: the stream names it wrote, one per line (or "*").
+        if (message.channel !== "rs_events") return;
+        for (const streamName of (message.payload ?? "*").split("\n"))
+          this.emitter.emit("append", streamName);
       });
       client.on("error", () => this.lost(client));
       await client.query("LISTEN rs_events");

@@ -13,6 +13,7 @@ import {
   type SubscribeToStreamOptions,
   WrongExpectedRevisionError,
 } from "../event-store.js";
+import { AppendBatcher, type AppendBatcherOptions } from "./append-batcher.js";
 import { EventNotifier } from "./notifier.js";
 import { decodePosition, encodePosition, START_POSITION } from "./position.js";
 import { ensureEventStoreSchema } from "./schema.js";
@@ -30,8 +31,10 @@ interface EventRow {
   occurred_at: Date;
 }
 
+// `transaction_id` goes out as text (xid8 would lose precision as a JS number). Queries must order
+// by the table's column (`e.transaction_id`), not this output column: text orders "1000" before "999".
 const COLUMNS =
-  "seq, transaction_id::text, stream_name, revision, event_id, type, data, metadata, occurred_at";
+  "e.seq, e.transaction_id::text AS transaction_id, e.stream_name, e.revision, e.event_id, e.type, e.data, e.metadata, e.occurred_at";
 
 export const toStoredEvent = (row: EventRow): StoredEvent => ({
   id: row.event_id,
@@ -80,11 +83,13 @@ async function guarded<T>(work: () => Promise<T>): Promise<T> {
 export interface PostgresEventStoreOptions {
   /** How often subscribers re-read when no notification came (a lost LISTEN connection, say). */
   pollIntervalMs?: number;
+  batching?: AppendBatcherOptions;
 }
 
 export class PostgresEventStore implements EventStore {
   readonly notifier: EventNotifier;
   readonly pollIntervalMs: number;
+  private readonly batcher: AppendBatcher;
 
   private constructor(
     readonly pool: pg.Pool,
@@ -92,6 +97,7 @@ export class PostgresEventStore implements EventStore {
   ) {
     this.pollIntervalMs = options.pollIntervalMs ?? 1_000;
     this.notifier = new EventNotifier(pool);
+    this.batcher = new AppendBatcher(pool, options.batching);
   }
 
   static async create(pool: pg.Pool, options: PostgresEventStoreOptions = {}): Promise<PostgresEventStore> {
@@ -106,54 +112,47 @@ export class PostgresEventStore implements EventStore {
   ): Promise<AppendResult> {
     if (events.length === 0) throw new Error("appendToStream needs at least one event");
     const expected = options.expectedRevision ?? "any";
-    const mode = typeof expected === "number" ? "exact" : expected;
-    const { rows } = await guarded(() =>
-      this.pool.query<{
-        status: string;
-        revision: string;
-        transaction_id: string | null;
-        seq: string | null;
-      }>(
-        "SELECT * FROM rs_append($1, $2, $3, $4::uuid[], $5::text[], $6::jsonb[], $7::jsonb[], $8::timestamptz[])",
-        [
-          streamName,
-          mode,
-          typeof expected === "number" ? expected : null,
-          events.map((event) => event.id),
-          events.map((event) => event.type),
-          events.map((event) => JSON.stringify(event.data)),
-          events.map((event) => JSON.stringify(event.metadata ?? {})),
-          events.map((event) => event.occurredAt.toISOString()),
-        ],
-      ),
+    const result = await guarded(() => this.batcher.append({ streamName, events, expected })).catch(
+      (error: unknown) => {
+        // Two appends racing the same new ids into different streams: the loser hits the unique index.
+        const { code, constraint } = error as { code?: string; constraint?: string };
+        if (code === "23505" && constraint === "rs_events_event_id") {
+          throw new DuplicateEventIdError(
+            streamName,
+            events.map((event) => event.id),
+          );
+        }
+        throw error;
+      },
     );
-    const result = rows[0];
-    if (!result) throw new Error("rs_append returned no row");
-    const revision = Number(result.revision);
     switch (result.status) {
       case "ok":
       case "duplicate":
         return {
-          nextExpectedRevision: revision,
-          position: encodePosition(result.transaction_id ?? "0", result.seq ?? "0"),
+          nextExpectedRevision: result.revision,
+          position: encodePosition(result.transactionId ?? "0", result.seq ?? "0"),
           appended: result.status === "ok",
         };
       case "wrong_revision":
-        throw new WrongExpectedRevisionError(streamName, expected, revision < 0 ? null : revision);
+        throw new WrongExpectedRevisionError(
+          streamName,
+          expected,
+          result.revision < 0 ? null : result.revision,
+        );
       case "duplicate_id":
         throw new DuplicateEventIdError(
           streamName,
           events.map((event) => event.id),
         );
       default:
-        throw new Error(`rs_append returned unknown status ${result.status}`);
+        throw new Error(`rs_append_batch returned unknown status ${String(result.status)}`);
     }
   }
 
   async readStream(streamName: string, options: ReadStreamOptions = {}): Promise<StoredEvent[]> {
     const { rows } = await guarded(() =>
       this.pool.query<EventRow>(
-        `SELECT ${COLUMNS} FROM rs_events WHERE stream_name = $1 AND revision > $2 ORDER BY revision LIMIT $3`,
+        `SELECT ${COLUMNS} FROM rs_events e WHERE e.stream_name = $1 AND e.revision > $2 ORDER BY e.revision LIMIT $3`,
         [streamName, options.after ?? -1, options.maxCount ?? null],
       ),
     );
@@ -170,11 +169,11 @@ export class PostgresEventStore implements EventStore {
     const prefix = options.streamPrefix ? `${options.streamPrefix.replace(/[\\%_]/g, "\\$&")}%` : null;
     const { rows } = await guarded(() =>
       this.pool.query<EventRow>(
-        `SELECT ${COLUMNS} FROM rs_events
-         WHERE (transaction_id, seq) > ($1::text::xid8, $2::bigint)
-           AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-           AND ($4::text IS NULL OR stream_name LIKE $4)
-         ORDER BY transaction_id, seq LIMIT $3`,
+        `SELECT ${COLUMNS} FROM rs_events e
+         WHERE (e.transaction_id, e.seq) > ($1::text::xid8, $2::bigint)
+           AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+           AND ($4::text IS NULL OR e.stream_name LIKE $4)
+         ORDER BY e.transaction_id, e.seq LIMIT $3`,
         [after.transactionId.toString(), after.seq.toString(), options.maxCount ?? 1_000, prefix],
       ),
     );
@@ -183,12 +182,13 @@ export class PostgresEventStore implements EventStore {
 
   async streamRevision(streamName: string): Promise<number | null> {
     const { rows } = await guarded(() =>
-      this.pool.query<{ revision: string }>("SELECT revision FROM rs_streams WHERE stream_name = $1", [
-        streamName,
-      ]),
+      this.pool.query<{ revision: string | null }>(
+        "SELECT max(revision) AS revision FROM rs_events WHERE stream_name = $1",
+        [streamName],
+      ),
     );
-    const revision = rows[0] ? Number(rows[0].revision) : -1;
-    return revision < 0 ? null : revision;
+    const revision = rows[0]?.revision;
+    return revision == null ? null : Number(revision);
   }
 
   subscribeToStream(streamName: string, options: SubscribeToStreamOptions): AsyncIterable<StoredEvent> {
