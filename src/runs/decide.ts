@@ -61,12 +61,30 @@ export function decide(command: RunCommand, state: RunState): RunEvent[] {
       const step = stepOf(run, command.stepId);
       noStepRunning(run);
       if (step.status === "PENDING") throw new InvalidStateError(`step ${step.id} has not been executed yet`);
+      // Another step left FAILED or AWAITING_SELECTION would stop the worker after this one: the run
+      // would stay RUNNING for ever. Resuming from the earlier of the two re-executes both.
+      const blocking = run.steps.find(
+        (other) =>
+          other.id !== step.id && (other.status === "FAILED" || other.status === "AWAITING_SELECTION"),
+      );
+      if (blocking) {
+        throw new InvalidStateError(
+          `step ${blocking.id} is ${blocking.status}; retry that step, or resume from the earlier of ${step.id} and ${blocking.id}`,
+        );
+      }
       return [{ type: "StepRetried", data: { stepId: step.id, attempt: step.attempt + 1, at } }];
     }
     case "ResumeFromStep": {
       const run = existing(state, command.runId);
       const from = stepOf(run, command.stepId);
       noStepRunning(run);
+      // The worker executes steps in order: an unfinished earlier step would leave nothing to start.
+      const unfinishedBefore = run.steps.find((step) => step.index < from.index && !isFinishedStep(step));
+      if (unfinishedBefore && unfinishedBefore.status !== "PENDING") {
+        throw new InvalidStateError(
+          `step ${unfinishedBefore.id} before ${from.id} is ${unfinishedBefore.status}; resume from ${unfinishedBefore.id} instead`,
+        );
+      }
       const attempts = Object.fromEntries(
         run.steps
           .filter((step) => step.index >= from.index)
