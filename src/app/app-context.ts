@@ -28,6 +28,7 @@ export async function openAppContext(config: Config, logger: Logger): Promise<Ap
   const projections = createProjectionEngine({
     store,
     prisma,
+    pool: db.pool,
     logger: logger.child({ component: "projections" }),
   });
   return {

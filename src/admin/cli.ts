@@ -1,0 +1,58 @@
+/**
+ * `npm run admin -- projections list` and `npm run admin -- projections rebuild [name...]`. Opens the
+ * database like the application does (DATABASE_URL, or the embedded server in DATA_DIR).
+ */
+import { Command } from "commander";
+import { ConfigError, loadConfig } from "../config/config.js";
+import { createLogger } from "../config/logger.js";
+import { UnknownProjectionError } from "../projections/registry.js";
+import { listProjectionsCommand, rebuildProjectionsCommand } from "./projections-commands.js";
+
+function config() {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(2);
+    }
+    throw error;
+  }
+}
+
+async function main(action: (logger: ReturnType<typeof createLogger>) => Promise<void>): Promise<void> {
+  // Logs go to stderr at warn and above, so they do not tear the progress bar.
+  const logger = createLogger(process.env.LOG_LEVEL ?? "warn", "admin");
+  try {
+    await action(logger);
+  } catch (error) {
+    if (error instanceof UnknownProjectionError) {
+      console.error(error.message);
+      process.exit(2);
+    }
+    console.error(`failed: ${(error as Error).message}`);
+    process.exit(1);
+  }
+}
+
+const program = new Command("admin").description("runstream operations");
+const projections = program.command("projections").description("read models built from the events");
+
+projections
+  .command("list")
+  .description("each projection with its version, checkpoint and whether it needs a rebuild")
+  .option("--json", "print JSON")
+  .action((options: { json?: boolean }) =>
+    main((logger) => listProjectionsCommand(config(), logger, options)),
+  );
+
+projections
+  .command("rebuild")
+  .description("rebuild projections from the whole history (all when no name is given)")
+  .argument("[names...]", "projection names")
+  .option("--no-progress", "no progress bar")
+  .action((names: string[], options: { progress: boolean }) =>
+    main((logger) => rebuildProjectionsCommand(config(), logger, names, options)),
+  );
+
+await program.parseAsync();
