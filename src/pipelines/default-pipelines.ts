@@ -1,6 +1,8 @@
+import { autofixPipeline } from "./autofix-pipeline.js";
+import { refactorPipeline } from "./refactor-pipeline.js";
 import { PipelineRegistry } from "./registry.js";
 
-// Placeholder until the autofix and refactor pipelines land (issue 6).
+/** The pipelines every runstream process knows (API and workers must agree on them). */
 export function defaultPipelines(): PipelineRegistry {
-  return new PipelineRegistry();
+  return new PipelineRegistry([autofixPipeline(), refactorPipeline()]);
 }
