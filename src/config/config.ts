@@ -29,6 +29,9 @@ const ConfigSchema = z.object({
   STREAM_KEEPALIVE_MS: z.coerce.number().int().positive().default(10_000),
   STREAM_MAX_BUFFERED_EVENTS: z.coerce.number().int().positive().default(1_000),
   STREAM_POLL_INTERVAL_MS: z.coerce.number().int().positive().default(1_000),
+  /** Backoff of a stream whose store reads fail: first wait, doubled per failure up to the cap. */
+  STREAM_RETRY_INITIAL_MS: z.coerce.number().int().positive().default(250),
+  STREAM_RETRY_MAX_MS: z.coerce.number().int().positive().default(10_000),
   /** Worker */
   WORKER_CONCURRENCY: z.coerce.number().int().positive().default(4),
   LEASE_MS: z.coerce.number().int().positive().default(15_000),
