@@ -1,11 +1,101 @@
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
 import type { AppContext } from "../app/app-context.js";
+import { newId } from "../shared/ids.js";
+import { sendMetrics } from "../streaming/metrics-endpoint.js";
+import { checkReadiness, DEFAULT_READINESS, type ReadinessOptions } from "./health.js";
+import { type RequestScope, runInRequestScope } from "./request-scope.js";
+import { createGraphQLHandler } from "./yoga.js";
 
 export interface RunningHttpServer {
   port: number;
   close(): Promise<void>;
 }
 
-// Placeholder until the API lands (issue 4).
-export async function startHttpServer(_ctx: AppContext): Promise<RunningHttpServer> {
-  throw new Error("the API is not built yet");
+export interface HttpServerOptions {
+  readiness?: ReadinessOptions;
+  /** How long close() lets requests in flight finish before cutting their connections. */
+  closeGraceMs?: number;
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" });
+  res.end(JSON.stringify(body));
+}
+
+/** A client's own request id is kept when it looks sane, so logs on both sides line up. */
+function requestIdOf(req: IncomingMessage): string {
+  const given = req.headers["x-request-id"];
+  return typeof given === "string" && /^[\w.:-]{1,100}$/.test(given) ? given : newId();
+}
+
+/** Serves GraphQL at /graphql (GraphiQL in browsers), /healthz (process up) and /readyz. */
+export async function startHttpServer(
+  ctx: AppContext,
+  options: HttpServerOptions = {},
+): Promise<RunningHttpServer> {
+  const logger = ctx.logger.child({ component: "http" });
+  const graphql = createGraphQLHandler(ctx);
+  const readiness = options.readiness ?? DEFAULT_READINESS;
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? "/").split("?")[0];
+    if (path === "/healthz") return sendJson(res, 200, { status: "ok" });
+    if (path === "/metrics") return sendMetrics(res);
+    if (path === "/readyz") {
+      const result = await checkReadiness(ctx, readiness);
+      return sendJson(res, result.ready ? 200 : 503, result);
+    }
+    await graphql.handle(req, res);
+  }
+
+  const server = createServer((req, res) => {
+    const scope: RequestScope = { requestId: requestIdOf(req), operationName: null, unexpectedErrors: 0 };
+    const started = performance.now();
+    res.setHeader("x-request-id", scope.requestId);
+    // One line per request, written when the response ends (or the client goes away).
+    res.once("close", () => {
+      const line = {
+        requestId: scope.requestId,
+        method: req.method,
+        path: req.url,
+        status: res.statusCode,
+        operation: scope.operationName,
+        durationMs: Math.round(performance.now() - started),
+        ...(scope.unexpectedErrors > 0 ? { unexpectedErrors: scope.unexpectedErrors } : {}),
+      };
+      if (scope.unexpectedErrors > 0 || res.statusCode >= 500) logger.warn(line, "request");
+      else logger.info(line, "request");
+    });
+    runInRequestScope(scope, () =>
+      route(req, res).catch((error: unknown) => {
+        logger.error({ err: error, requestId: scope.requestId }, "request failed");
+        if (!res.headersSent) sendJson(res, 500, { error: "internal error", correlationId: scope.requestId });
+        else res.destroy();
+      }),
+    );
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(ctx.config.PORT, ctx.config.HOST, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  logger.info({ port }, "HTTP server listening");
+
+  return {
+    port,
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      // Streams (subscriptions) never end by themselves: cut what is still open after the grace.
+      const grace = setTimeout(() => server.closeAllConnections(), options.closeGraceMs ?? 5_000);
+      await closed;
+      clearTimeout(grace);
+      await graphql.dispose();
+    },
+  };
 }

@@ -1,0 +1,54 @@
+import { GraphQLError } from "graphql";
+import type { MaskError } from "graphql-yoga";
+import type { Logger } from "../config/logger.js";
+import { DomainError } from "../runs/errors.js";
+import { newId } from "../shared/ids.js";
+import { currentRequestScope } from "./request-scope.js";
+
+export const UNEXPECTED_ERROR_MESSAGE = "Unexpected error.";
+
+function domainErrorOf(error: unknown): DomainError | null {
+  if (error instanceof DomainError) return error;
+  if (error instanceof GraphQLError && error.originalError) return domainErrorOf(error.originalError);
+  return null;
+}
+
+/** An error raised as a GraphQL error on purpose (syntax, validation, our own codes): safe to show. */
+const isPlainGraphQLError = (error: unknown): error is GraphQLError =>
+  error instanceof GraphQLError &&
+  (!error.originalError ||
+    (error.originalError instanceof GraphQLError && isPlainGraphQLError(error.originalError)));
+
+/**
+ * Expected failures (DomainError subclasses) keep their message and get the contract's
+ * `extensions.code`. Anything else is a bug or an outage: its message could leak internals, so the
+ * client gets a generic one plus the correlation id that finds the full error in the logs.
+ */
+export function createMaskError(logger: Logger): MaskError {
+  return (error, message) => {
+    const domain = domainErrorOf(error);
+    const located = error instanceof GraphQLError ? error : null;
+    const location = {
+      nodes: located?.nodes,
+      source: located?.source,
+      positions: located?.positions,
+      path: located?.path,
+    };
+    if (domain) {
+      return new GraphQLError(domain.message, { ...location, extensions: { code: domain.code } });
+    }
+    if (isPlainGraphQLError(error)) return error;
+    const scope = currentRequestScope();
+    const correlationId = scope?.requestId ?? newId();
+    if (scope) scope.unexpectedErrors++;
+    const cause = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+    logger.error(
+      { err: cause, correlationId, path: located?.path?.join(".") },
+      "unexpected error in a GraphQL request",
+    );
+    return new GraphQLError(message, {
+      ...location,
+      extensions: { code: "INTERNAL_SERVER_ERROR", correlationId },
+    });
+  };
+}

@@ -1,0 +1,58 @@
+import type { AppContext } from "../app/app-context.js";
+import { pendingMigrations } from "../db/migrate.js";
+
+export interface ReadinessOptions {
+  /** Events a projection may still have to apply while the process counts as ready. */
+  maxProjectionLag: number;
+  /** Each check fails when it takes longer than this (a hung database must not hang the probe). */
+  checkTimeoutMs: number;
+}
+
+export const DEFAULT_READINESS: ReadinessOptions = { maxProjectionLag: 100, checkTimeoutMs: 2_000 };
+
+export interface Readiness {
+  ready: boolean;
+  checks: Record<string, { ok: boolean; detail?: unknown }>;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+async function check(ms: number, run: () => Promise<{ ok: boolean; detail?: unknown }>) {
+  try {
+    return await withTimeout(run(), ms);
+  } catch (error) {
+    return { ok: false, detail: (error as Error).message };
+  }
+}
+
+/** Ready = the database answers, every migration is applied and the read models are nearly caught up. */
+export async function checkReadiness(
+  ctx: AppContext,
+  options: ReadinessOptions = DEFAULT_READINESS,
+): Promise<Readiness> {
+  const ms = options.checkTimeoutMs;
+  const [database, migrations, projections] = await Promise.all([
+    check(ms, async () => {
+      await ctx.db.pool.query("SELECT 1");
+      return { ok: true };
+    }),
+    check(ms, async () => {
+      const pending = await pendingMigrations(ctx.db.pool);
+      return pending.length === 0 ? { ok: true } : { ok: false, detail: { pending } };
+    }),
+    check(ms, async () => {
+      const statuses = await ctx.projections.status();
+      const behind = statuses.filter((status) => status.lag > options.maxProjectionLag);
+      const lag = Object.fromEntries(statuses.map((status) => [status.name, status.lag]));
+      return { ok: behind.length === 0, detail: { lag, maxLag: options.maxProjectionLag } };
+    }),
+  ]);
+  const checks = { database, migrations, projections };
+  return { ready: Object.values(checks).every((result) => result.ok), checks };
+}

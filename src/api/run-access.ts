@@ -1,0 +1,28 @@
+import type { PrismaClient } from "../db/prisma.js";
+import { NotFoundError } from "../runs/errors.js";
+import { runStreamName } from "../runs/events.js";
+import type { GraphQLContext } from "./context.js";
+
+/**
+ * Fails with NOT_FOUND unless the run exists in the caller's workspace. Checked on the event store
+ * (the run's first event), not on the read model, so a run the projections have not reached yet is
+ * still found, and a run of another workspace is never touched.
+ */
+export async function assertRunVisible(ctx: GraphQLContext, runId: string): Promise<void> {
+  const [first] = await ctx.app.store.readStream(runStreamName(runId), { maxCount: 1 });
+  if (first?.type !== "RunStarted" || first.data.workspaceId !== ctx.workspaceId) {
+    throw new NotFoundError(`run ${runId} does not exist`);
+  }
+}
+
+type RunQuery = Omit<Parameters<PrismaClient["run"]["findUnique"]>[0], "where">;
+
+/** The run as the read model has it, with the selection the GraphQL query asked for. */
+export async function loadRun<Query extends RunQuery>(ctx: GraphQLContext, query: Query, runId: string) {
+  const run = await ctx.app.prisma.run.findFirst({
+    ...query,
+    where: { id: runId, workspaceId: ctx.workspaceId },
+  });
+  if (!run) throw new NotFoundError(`run ${runId} does not exist`);
+  return run;
+}

@@ -1,0 +1,91 @@
+import { queryFromInfo } from "@pothos/plugin-prisma";
+import { builder } from "../api/builder.js";
+import { decodeRunCursor, encodeRunCursor } from "../api/run-cursor.js";
+import type { Prisma, Run } from "../generated/prisma/client.js";
+import { InvalidInputError } from "./errors.js";
+import { RunRef, RunStatusEnum } from "./run.schema.js";
+
+/** Relay-style page of runs, newest first. */
+
+export const RUNS_DEFAULT_PAGE = 20;
+export const RUNS_MAX_PAGE = 100;
+
+interface RunEdgeShape {
+  cursor: string;
+  node: Run;
+}
+interface PageInfoShape {
+  hasNextPage: boolean;
+  endCursor: string | null;
+}
+
+const PageInfo = builder.objectRef<PageInfoShape>("PageInfo").implement({
+  fields: (t) => ({
+    hasNextPage: t.exposeBoolean("hasNextPage"),
+    endCursor: t.exposeString("endCursor", { nullable: true }),
+  }),
+});
+
+const RunEdge = builder.objectRef<RunEdgeShape>("RunEdge").implement({
+  fields: (t) => ({
+    cursor: t.exposeString("cursor"),
+    node: t.field({ type: RunRef, resolve: (edge) => edge.node }),
+  }),
+});
+
+const RunConnection = builder
+  .objectRef<{ edges: RunEdgeShape[]; pageInfo: PageInfoShape }>("RunConnection")
+  .implement({
+    fields: (t) => ({
+      edges: t.field({ type: [RunEdge], resolve: (connection) => connection.edges }),
+      pageInfo: t.field({ type: PageInfo, resolve: (connection) => connection.pageInfo }),
+    }),
+  });
+
+builder.queryField("runs", (t) =>
+  t.field({
+    type: RunConnection,
+    args: {
+      first: t.arg.int({
+        description: `page size, ${RUNS_DEFAULT_PAGE} when null, at most ${RUNS_MAX_PAGE}`,
+      }),
+      after: t.arg.string({ description: "endCursor of the previous page" }),
+      status: t.arg({ type: RunStatusEnum }),
+      pipeline: t.arg.string(),
+    },
+    resolve: async (_root, args, ctx, info) => {
+      const first = args.first ?? RUNS_DEFAULT_PAGE;
+      if (!Number.isInteger(first) || first < 0 || first > RUNS_MAX_PAGE) {
+        throw new InvalidInputError(`first must be between 0 and ${RUNS_MAX_PAGE}, got ${first}`);
+      }
+      const after = args.after != null ? decodeRunCursor(args.after) : null;
+      const where: Prisma.RunWhereInput = {
+        workspaceId: ctx.workspaceId,
+        ...(args.status ? { status: args.status } : {}),
+        ...(args.pipeline != null ? { pipeline: args.pipeline } : {}),
+        ...(after
+          ? {
+              OR: [
+                { createdAt: { lt: after.createdAt } },
+                { createdAt: after.createdAt, id: { lt: after.id } },
+              ],
+            }
+          : {}),
+      };
+      // The nodes' selection (steps included) is planned into this one query.
+      const query = queryFromInfo({ context: ctx, info, path: ["edges", "node"] });
+      const rows = await ctx.app.prisma.run.findMany({
+        ...query,
+        where,
+        orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+        take: first + 1,
+      });
+      const page = rows.slice(0, first);
+      const edges = page.map((node) => ({ cursor: encodeRunCursor(node), node }));
+      return {
+        edges,
+        pageInfo: { hasNextPage: rows.length > first, endCursor: edges.at(-1)?.cursor ?? null },
+      };
+    },
+  }),
+);
