@@ -16,6 +16,7 @@ if (url) {
       const store = EsdbEventStore.connect(url);
       return { store, cleanup: () => store.close() };
     },
+    { globallyUniqueEventIds: false },
   );
 } else {
   test("EventStoreDB contract suite skipped: EVENTSTORE_URL is not set", {
