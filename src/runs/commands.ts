@@ -19,6 +19,7 @@ export type ClientCommand =
   | FailStaleRun;
 export type WorkerCommand =
   | ClaimRun
+  | ReleaseRun
   | StartStep
   | ReportProgress
   | ProduceAlternatives
@@ -55,6 +56,7 @@ export type ClaimRun = Command<
   "ClaimRun",
   { workerId: string; leaseMs: number; currentLeaseExpired: boolean; maxTakeovers: number }
 >;
+export type ReleaseRun = Command<"ReleaseRun", { workerId: string }>;
 export type StartStep = Command<"StartStep", { workerId: string; stepId: string }>;
 export type ReportProgress = Command<
   "ReportProgress",

@@ -152,6 +152,11 @@ export function decide(command: RunCommand, state: RunState): RunEvent[] {
       const leaseExpiresAt = new Date(Date.parse(at) + command.leaseMs).toISOString();
       return [{ type: "RunClaimed", data: { workerId: command.workerId, leaseExpiresAt, takeover, at } }];
     }
+    case "ReleaseRun": {
+      const run = existing(state, command.runId);
+      heldBy(run, command.workerId);
+      return [{ type: "RunReleased", data: { workerId: command.workerId, at } }];
+    }
     case "StartStep": {
       const run = existing(state, command.runId);
       heldBy(run, command.workerId);

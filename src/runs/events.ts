@@ -4,6 +4,7 @@ import type { Json } from "../shared/json.js";
 export type RunEvent =
   | RunStarted
   | RunClaimed
+  | RunReleased
   | StepStarted
   | StepProgressed
   | AlternativesProduced
@@ -38,6 +39,8 @@ export type RunStarted = Event<
   }
 >;
 export type RunClaimed = Event<"RunClaimed", { workerId: string; leaseExpiresAt: string; takeover: boolean }>;
+/** A worker shutting down hands the run back; the next claim is not a takeover. */
+export type RunReleased = Event<"RunReleased", { workerId: string }>;
 export type StepStarted = Event<"StepStarted", { stepId: string; attempt: number; workerId: string }>;
 export type StepProgressed = Event<
   "StepProgressed",
@@ -72,6 +75,7 @@ export type RunRerun = Event<"RunRerun", { attempts: Record<string, number> }>;
 export const RUN_EVENT_TYPES: readonly RunEventType[] = [
   "RunStarted",
   "RunClaimed",
+  "RunReleased",
   "StepStarted",
   "StepProgressed",
   "AlternativesProduced",

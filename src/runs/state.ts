@@ -131,6 +131,14 @@ export function evolve(state: RunState, event: RunEvent): RunState {
         takeovers: run.takeovers + (data.takeover ? 1 : 0),
       };
     }
+    case "RunReleased":
+      return {
+        ...run,
+        workerId: null,
+        leaseExpiresAt: null,
+        // The interrupted step starts over under whichever worker claims the run next.
+        steps: run.steps.map((step) => (step.status === "RUNNING" ? freshStep(step, step.attempt) : step)),
+      };
     case "StepStarted":
       return {
         ...run,

@@ -265,3 +265,27 @@ describe("CompleteRun", () => {
     given(history.completed()).when(completeRun(11)).thenFails(InvalidStateError);
   });
 });
+
+describe("ReleaseRun", () => {
+  test("the holder hands the run back; its running step starts over with the same attempt", () => {
+    const state = given(history.runningA())
+      .when(command(5, { type: "ReleaseRun", workerId: WORKER }))
+      .thenDecides([{ type: "RunReleased", data: { workerId: WORKER, at: at(5) } }]);
+    const run = asRun(state);
+    assert.equal(run.workerId, null);
+    assert.equal(run.leaseExpiresAt, null);
+    assert.equal(run.status, "RUNNING");
+    assert.equal(run.steps[0]?.status, "PENDING");
+    assert.equal(run.steps[0]?.attempt, 1);
+    assert.equal(run.steps[0]?.startedAt, null);
+  });
+
+  test("only the holder may release", () => {
+    given(history.runningA())
+      .when(command(5, { type: "ReleaseRun", workerId: "someone-else" }))
+      .thenFails(InvalidStateError, /does not hold/);
+    given(history.pending())
+      .when(command(5, { type: "ReleaseRun", workerId: WORKER }))
+      .thenFails(InvalidStateError, /held by nobody/);
+  });
+});

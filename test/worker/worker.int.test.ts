@@ -300,3 +300,31 @@ test("a takeover aborts the old holder's step; finished steps are not executed a
     "the quick step ran once; the interrupted one started over",
   );
 });
+
+test("a worker stopping mid-step hands the run back; the next claim is not a takeover", async () => {
+  const runId = await start("slow", { holdMs: 30_000 });
+  await waitForRun(ctx.store, runId, (current) => current.steps[1]?.status === "RUNNING");
+  await worker.stop();
+  const released = await readRun(ctx.store, runId);
+  assert.equal(released.events.at(-1)?.type, "RunReleased");
+  assert.equal(released.run.workerId, null);
+  assert.equal(released.run.steps[1]?.status, "PENDING", "the interrupted step starts over");
+  assert.equal(released.run.steps[0]?.status, "COMPLETED", "the finished step is kept");
+  // A new worker claims it at once (no lease to wait for) and no takeover is counted.
+  worker = await startWorker(ctx, { id: "w2", sweeper: false });
+  const { run, events } = await waitForRun(ctx.store, runId, (current) => current.workerId === "w2");
+  assert.equal(run.takeovers, 0);
+  assert.deepEqual(
+    eventsOf(events, "RunClaimed").map((event) => [event.data.workerId, event.data.takeover]),
+    [
+      ["w1", false],
+      ["w2", false],
+    ],
+  );
+  await executeRunCommand(ctx.store, {
+    type: "CancelRun",
+    runId,
+    reason: null,
+    now: new Date().toISOString(),
+  });
+});
