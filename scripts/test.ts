@@ -56,7 +56,7 @@ const serverUrl =
   process.env.TEST_SERVER_URL ?? process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const serverAvailable = await reachable(serverUrl);
 console.log(
-  `# PostgreSQL backends: embedded ${embedded.port}${serverAvailable ? `, server ${new URL(serverUrl).host}` : " (no server reachable at " + new URL(serverUrl).host + ")"}`,
+  `# PostgreSQL backends: embedded ${embedded.port}${serverAvailable ? `, server ${new URL(serverUrl).host}` : ` (no server reachable at ${new URL(serverUrl).host})`}`,
 );
 
 const env: NodeJS.ProcessEnv = {

@@ -1,12 +1,15 @@
 /**
- * `npm run admin -- projections list` and `npm run admin -- projections rebuild [name...]`. Opens the
+ * `npm run admin -- projections list`, `npm run admin -- projections rebuild [name...]` and
+ * `npm run admin -- tokens create|list|revoke`. Opens the
  * database like the application does (DATABASE_URL, or the embedded server in DATA_DIR).
  */
 import { Command } from "commander";
 import { ConfigError, loadConfig } from "../config/config.js";
 import { createLogger } from "../config/logger.js";
 import { UnknownProjectionError } from "../projections/registry.js";
+import { InvalidInputError } from "../runs/errors.js";
 import { listProjectionsCommand, rebuildProjectionsCommand } from "./projections-commands.js";
+import { createTokenCommand, listTokensCommand, revokeTokenCommand } from "./tokens-commands.js";
 
 function config() {
   try {
@@ -26,7 +29,7 @@ async function main(action: (logger: ReturnType<typeof createLogger>) => Promise
   try {
     await action(logger);
   } catch (error) {
-    if (error instanceof UnknownProjectionError) {
+    if (error instanceof UnknownProjectionError || error instanceof InvalidInputError) {
       console.error(error.message);
       process.exit(2);
     }
@@ -54,5 +57,35 @@ projections
   .action((names: string[], options: { progress: boolean }) =>
     main((logger) => rebuildProjectionsCommand(config(), logger, names, options)),
   );
+
+const tokens = program.command("tokens").description("API tokens (bearer tokens of the GraphQL API)");
+
+tokens
+  .command("create")
+  .description("create a token and print its secret (shown only this once)")
+  .requiredOption("--workspace <workspace>", "the one workspace the token sees and changes")
+  .requiredOption("--role <role>", "viewer, operator or admin")
+  .requiredOption("--name <name>", "what the token is for")
+  .action((options: { workspace: string; role: string; name: string }) =>
+    main((logger) =>
+      createTokenCommand(config(), logger, {
+        workspaceId: options.workspace,
+        role: options.role,
+        name: options.name,
+      }),
+    ),
+  );
+
+tokens
+  .command("list")
+  .description("every token, revoked ones included (never their secrets)")
+  .option("--json", "print JSON")
+  .action((options: { json?: boolean }) => main((logger) => listTokensCommand(config(), logger, options)));
+
+tokens
+  .command("revoke")
+  .description("revoke a token: its requests and open streams are refused from now on")
+  .argument("<id>", "the token's id (see `tokens list`)")
+  .action((id: string) => main((logger) => revokeTokenCommand(config(), logger, id)));
 
 await program.parseAsync();

@@ -1,6 +1,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { AppContext } from "../app/app-context.js";
+import { bodyTooLarge } from "../auth/body-limit.js";
+import { ensureApiTokens } from "../auth/bootstrap.js";
 import { newId } from "../shared/ids.js";
 import { sendMetrics } from "../streaming/metrics-endpoint.js";
 import { checkReadiness, DEFAULT_READINESS, type ReadinessOptions } from "./health.js";
@@ -35,7 +37,9 @@ export async function startHttpServer(
   options: HttpServerOptions = {},
 ): Promise<RunningHttpServer> {
   const logger = ctx.logger.child({ component: "http" });
-  const graphql = createGraphQLHandler(ctx);
+  // Before listening: production without tokens stops here; a first start creates one.
+  const initialToken = await ensureApiTokens(ctx);
+  const graphql = createGraphQLHandler(ctx, { graphiqlToken: initialToken });
   const readiness = options.readiness ?? DEFAULT_READINESS;
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -46,6 +50,8 @@ export async function startHttpServer(
       const result = await checkReadiness(ctx, readiness);
       return sendJson(res, result.ready ? 200 : 503, result);
     }
+    const refusal = bodyTooLarge(req, ctx.config.MAX_BODY_BYTES);
+    if (refusal) return sendJson(res, refusal.status, refusal.body);
     await graphql.handle(req, res);
   }
 

@@ -1,4 +1,5 @@
 import type { PrismaClient } from "../db/prisma.js";
+import type { StoredEvent } from "../event-store/event-store.js";
 import { NotFoundError } from "../runs/errors.js";
 import { runStreamName } from "../runs/events.js";
 import type { GraphQLContext } from "./context.js";
@@ -10,6 +11,11 @@ import type { GraphQLContext } from "./context.js";
  */
 export async function assertRunVisible(ctx: GraphQLContext, runId: string): Promise<void> {
   const [first] = await ctx.app.store.readStream(runStreamName(runId), { maxCount: 1 });
+  checkRunVisible(ctx, runId, first);
+}
+
+/** The same check on a run's first event the caller has already read (no read of its own). */
+export function checkRunVisible(ctx: GraphQLContext, runId: string, first: StoredEvent | undefined): void {
   if (first?.type !== "RunStarted" || first.data.workspaceId !== ctx.workspaceId) {
     throw new NotFoundError(`run ${runId} does not exist`);
   }

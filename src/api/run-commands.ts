@@ -3,7 +3,7 @@ import { InvalidInputError } from "../runs/errors.js";
 import { runStreamName } from "../runs/events.js";
 import { executeRunCommand } from "../runs/execute.js";
 import type { GraphQLContext } from "./context.js";
-import { assertRunVisible } from "./run-access.js";
+import { checkRunVisible } from "./run-access.js";
 
 /** Distributes the fields every client command carries: the run, and the time it came in. */
 export type ClientCommandInput = ClientCommand extends infer C
@@ -30,12 +30,14 @@ export async function executeClientCommand(
   command: ClientCommandInput,
   expectedRevision: number | null = null,
 ): Promise<void> {
-  if (command.type !== "StartRun") await assertRunVisible(ctx, command.runId);
   const { app } = ctx;
   const now = new Date().toISOString();
   const result = await executeRunCommand(app.store, { ...command, now } as ClientCommand, {
     expectedRevision,
     metadata: { requestId: ctx.requestId, workspaceId: ctx.workspaceId },
+    // Checked on the stream the handler reads anyway: one read per command instead of two.
+    checkHistory:
+      command.type === "StartRun" ? undefined : (history) => checkRunVisible(ctx, command.runId, history[0]),
   });
   let position = result.position;
   if (position === null && result.revision !== null) {

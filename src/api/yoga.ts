@@ -1,8 +1,10 @@
 import { createYoga, type Plugin, type YogaLogger } from "graphql-yoga";
 import type { AppContext } from "../app/app-context.js";
+import { authPlugins, graphiqlEnabled } from "../auth/auth-plugins.js";
+import { authenticate } from "../auth/authenticate.js";
 import type { Logger } from "../config/logger.js";
 import { streamingPlugins } from "../streaming/streaming-plugins.js";
-import { DEFAULT_WORKSPACE, type GraphQLContext } from "./context.js";
+import type { GraphQLContext } from "./context.js";
 import { createMaskError, UNEXPECTED_ERROR_MESSAGE } from "./errors.js";
 import { currentRequestScope } from "./request-scope.js";
 import { getSchema } from "./schema.js";
@@ -28,28 +30,41 @@ const recordOperationName: Plugin = {
   },
 };
 
-/** GraphQL over HTTP (and GraphiQL for browsers) at /graphql. */
-export function createGraphQLHandler(app: AppContext) {
+export interface GraphQLHandlerOptions {
+  /** Pre-filled in GraphiQL's Authorization header (the token created at first start, if any). */
+  graphiqlToken?: string | null;
+}
+
+/** GraphQL over HTTP (and GraphiQL for browsers) at /graphql; every operation needs an API token. */
+export function createGraphQLHandler(app: AppContext, options: GraphQLHandlerOptions = {}) {
   const logger = app.logger.child({ component: "api" });
   return createYoga<Record<string, unknown>, GraphQLContext>({
     schema: getSchema(),
     graphqlEndpoint: GRAPHQL_PATH,
-    graphiql: { title: "runstream" },
+    graphiql: graphiqlEnabled(app)
+      ? {
+          title: "runstream",
+          ...(options.graphiqlToken
+            ? { headers: JSON.stringify({ Authorization: `Bearer ${options.graphiqlToken}` }) }
+            : {}),
+        }
+      : false,
     landingPage: false,
     // /healthz and /readyz are served before Yoga (see http-server.ts).
     healthCheckEndpoint: "/graphql/health",
     logging: yogaLogger(logger),
     maskedErrors: { maskError: createMaskError(logger), errorMessage: UNEXPECTED_ERROR_MESSAGE },
-    plugins: [recordOperationName, ...streamingPlugins(app)],
-    context: (): GraphQLContext => {
+    plugins: [recordOperationName, ...authPlugins(app), ...streamingPlugins(app)],
+    // An unauthenticated request fails here, before anything is parsed or executed.
+    context: async ({ request }): Promise<GraphQLContext> => {
+      const caller = await authenticate(app.db.pool, request);
       const requestId = currentRequestScope()?.requestId ?? "none";
       return {
         app,
-        // Authentication will derive the workspace from the caller here.
-        workspaceId: DEFAULT_WORKSPACE,
-        caller: { admin: true },
+        workspaceId: caller.workspaceId,
+        caller,
         requestId,
-        logger: logger.child({ requestId }),
+        logger: logger.child({ requestId, tokenId: caller.tokenId }),
       };
     },
   });

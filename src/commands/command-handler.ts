@@ -22,6 +22,11 @@ export interface HandleOptions {
   maxRetries?: number;
   metadata?: JsonObject;
   occurredAt: Date;
+  /**
+   * A precondition on the stream as read, checked before the expected revision and the decision
+   * (e.g. that the run belongs to the caller's workspace): it costs no read of its own. Throws to refuse.
+   */
+  checkHistory?: (history: StoredEvent[]) => void;
 }
 
 export interface HandleResult<State> {
@@ -47,6 +52,7 @@ export async function handleCommand<State, Command, Event extends DomainEvent>(
   const maxRetries = options.expectedRevision != null ? 0 : (options.maxRetries ?? 5);
   for (let attempt = 0; ; attempt++) {
     const history = await store.readStream(streamName);
+    options.checkHistory?.(history);
     const revision = history.at(-1)?.revision ?? null;
     if (options.expectedRevision != null && options.expectedRevision !== revision) {
       throw new RevisionConflictError(streamName, String(options.expectedRevision), revision);

@@ -40,6 +40,20 @@ const ConfigSchema = z.object({
   STALE_AFTER_MS: z.coerce.number().int().positive().default(600_000),
   SWEEP_INTERVAL_MS: z.coerce.number().int().positive().default(30_000),
   WORKER_POLL_MS: z.coerce.number().int().positive().default(1_000),
+  /** Authentication and limits (src/auth). Unset switches default to on, except in production. */
+  GRAPHIQL: booleanFlag.optional(),
+  GRAPHQL_INTROSPECTION: booleanFlag.optional(),
+  MAX_QUERY_DEPTH: z.coerce.number().int().positive().default(12),
+  /** Fields an operation may select, counted with fragments expanded (aliases included). */
+  MAX_QUERY_COMPLEXITY: z.coerce.number().int().positive().default(1_000),
+  /** Largest request body, in bytes; above MAX_INPUT_BYTES so the input's own check stays reachable. */
+  MAX_BODY_BYTES: z.coerce.number().int().positive().default(2_000_000),
+  MAX_SUBSCRIPTIONS_PER_TOKEN: z.coerce.number().int().positive().default(20),
+  /** Token bucket of commands (mutation fields) per API token: refill per second, and its size. */
+  COMMAND_RATE_PER_SECOND: z.coerce.number().positive().default(20),
+  COMMAND_BURST: z.coerce.number().int().positive().default(40),
+  /** How often open streams re-check that their token is still valid (revocation). */
+  AUTH_RECHECK_MS: z.coerce.number().int().positive().default(2_000),
   /** Largest output a step may store, in bytes of its JSON text; larger outputs are cut and flagged. */
   MAX_STEP_OUTPUT_BYTES: z.coerce.number().int().positive().default(2_000_000),
 });

@@ -26,11 +26,27 @@ export function pgSql(client: pg.ClientBase): SqlClient {
   };
 }
 
+export interface TransactionOptions {
+  /**
+   * Commit without waiting for the WAL flush (synchronous_commit off, this transaction only). Safe
+   * for what can be derived again from durable data: a crash loses at most the last few commits
+   * (rows and checkpoint together, never one without the other), which are then applied again.
+   */
+  asyncCommit?: boolean;
+}
+
+// One round trip for both: a simple-protocol query may hold several statements.
+const BEGIN_ASYNC_COMMIT = "BEGIN; SET LOCAL synchronous_commit = off";
+
 /** Like `inTransaction`, on a connection of a `pg` pool. */
-export async function inPgTransaction<T>(pool: pg.Pool, work: (tx: SqlClient) => Promise<T>): Promise<T> {
+export async function inPgTransaction<T>(
+  pool: pg.Pool,
+  work: (tx: SqlClient) => Promise<T>,
+  options: TransactionOptions = {},
+): Promise<T> {
   const client = await pool.connect();
   try {
-    await client.query("BEGIN");
+    await client.query(options.asyncCommit ? BEGIN_ASYNC_COMMIT : "BEGIN");
     const result = await work(pgSql(client));
     await client.query("COMMIT");
     return result;
@@ -49,6 +65,14 @@ export interface SqlDeps {
 }
 
 /** One transaction through the pool when there is one, else through Prisma. */
-export function transaction<T>(deps: SqlDeps, work: (tx: SqlClient) => Promise<T>): Promise<T> {
-  return deps.pool ? inPgTransaction(deps.pool, work) : inTransaction(deps.prisma, work);
+export function transaction<T>(
+  deps: SqlDeps,
+  work: (tx: SqlClient) => Promise<T>,
+  options: TransactionOptions = {},
+): Promise<T> {
+  if (deps.pool) return inPgTransaction(deps.pool, work, options);
+  return inTransaction(deps.prisma, async (tx) => {
+    if (options.asyncCommit) await tx.$executeRawUnsafe("SET LOCAL synchronous_commit = off");
+    return work(tx);
+  });
 }

@@ -1,4 +1,4 @@
-import { type HandleResult, handleCommand } from "../commands/command-handler.js";
+import { type HandleOptions, type HandleResult, handleCommand } from "../commands/command-handler.js";
 import type { EventStore } from "../event-store/event-store.js";
 import type { RunCommand } from "./commands.js";
 import { runDecider } from "./decider.js";
@@ -9,6 +9,7 @@ export interface ExecuteOptions {
   expectedRevision?: number | null;
   commandId?: string;
   metadata?: Record<string, string>;
+  checkHistory?: HandleOptions["checkHistory"];
 }
 
 /** Runs one command against its run's stream through the generic command handler. */
@@ -22,5 +23,6 @@ export function executeRunCommand(
     commandId: options.commandId,
     metadata: { command: command.type, ...options.metadata },
     occurredAt: new Date(command.now),
+    checkHistory: options.checkHistory,
   });
 }

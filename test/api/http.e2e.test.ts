@@ -61,7 +61,7 @@ test("GET /graphql with a query answers JSON", async () => {
   const response = await fetch(
     `${app.baseUrl}/graphql?query=${encodeURIComponent("{ pipelines { name } }")}`,
     {
-      headers: { accept: "application/json" },
+      headers: { accept: "application/json", ...app.authHeaders },
     },
   );
   assert.equal(response.status, 200);
@@ -128,7 +128,7 @@ test("an unexpected error is masked, carries a correlation id, and is logged wit
 test("each request is logged once, with its id, operation, status and duration", async () => {
   const response = await fetch(`${app.baseUrl}/graphql`, {
     method: "POST",
-    headers: { "content-type": "application/json", "x-request-id": "client-chosen-id-1" },
+    headers: { "content-type": "application/json", "x-request-id": "client-chosen-id-1", ...app.authHeaders },
     body: JSON.stringify({ query: "query Named { pipelines { name } }", operationName: "Named" }),
   });
   assert.equal(response.status, 200);

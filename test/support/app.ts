@@ -5,12 +5,14 @@ import {
 } from "../../src/api/http-server.js";
 import type { AppContext } from "../../src/app/app-context.js";
 import { openAppContext } from "../../src/app/app-context.js";
+import { createApiToken } from "../../src/auth/token-store.js";
 import { loadConfig } from "../../src/config/config.js";
 import { createLogger, type Logger } from "../../src/config/logger.js";
 import type { PrismaClient } from "../../src/db/prisma.js";
 import type { PipelineDefinition } from "../../src/pipelines/pipeline.js";
 import { PipelineRegistry } from "../../src/pipelines/registry.js";
 import { createTestDatabase, type TestDatabase } from "./database.js";
+import { setDefaultHeaders } from "./graphql-client.js";
 
 /** A small pipeline for API tests: steps are never executed here (no worker), only named. */
 export const TEST_PIPELINE: PipelineDefinition = {
@@ -33,6 +35,10 @@ export interface TestApp {
   server: RunningHttpServer;
   /** http://127.0.0.1:<port> */
   baseUrl: string;
+  /** An admin token of workspace "default", which `gql` sends by default. */
+  token: string;
+  /** `Authorization: Bearer <token>`, for requests made without `gql`. */
+  authHeaders: Record<string, string>;
   close(): Promise<void>;
 }
 
@@ -70,12 +76,22 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     prisma: options.prisma?.(db.url) ?? opened.prisma,
   };
   ctx.projections.start();
+  const { secret } = await createApiToken(ctx.prisma, {
+    workspaceId: "default",
+    role: "admin",
+    name: "test",
+  });
   const server = await startHttpServer(ctx, { closeGraceMs: 500, ...options.server });
+  const baseUrl = `http://127.0.0.1:${server.port}`;
+  const authHeaders = { authorization: `Bearer ${secret}` };
+  setDefaultHeaders(baseUrl, authHeaders);
   return {
     ctx,
     db,
     server,
-    baseUrl: `http://127.0.0.1:${server.port}`,
+    baseUrl,
+    token: secret,
+    authHeaders,
     async close() {
       await server.close();
       await ctx.close();

@@ -11,7 +11,14 @@ export interface GraphQLResponse<Data> {
   errors?: GraphQLErrorJson[];
 }
 
-/** One GraphQL request over real HTTP (POST /graphql, JSON). */
+/** Headers every request to a server gets unless the call overrides them (its API token). */
+const defaultHeaders = new Map<string, Record<string, string>>();
+
+export function setDefaultHeaders(baseUrl: string, headers: Record<string, string>): void {
+  defaultHeaders.set(baseUrl, headers);
+}
+
+/** One GraphQL request over real HTTP (POST /graphql, JSON), with the server's default headers. */
 export async function gql<Data = Record<string, unknown>>(
   baseUrl: string,
   query: string,
@@ -20,7 +27,12 @@ export async function gql<Data = Record<string, unknown>>(
 ): Promise<GraphQLResponse<Data>> {
   const response = await fetch(`${baseUrl}/graphql`, {
     method: "POST",
-    headers: { "content-type": "application/json", accept: "application/graphql-response+json", ...headers },
+    headers: {
+      "content-type": "application/json",
+      accept: "application/graphql-response+json",
+      ...defaultHeaders.get(baseUrl),
+      ...headers,
+    },
     body: JSON.stringify({ query, variables }),
   });
   const body = (await response.json()) as { data?: Data | null; errors?: GraphQLErrorJson[] };

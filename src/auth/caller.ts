@@ -1,0 +1,12 @@
+import type { Role } from "./roles.js";
+
+/** Who is calling, as its API token says. */
+export interface Caller {
+  tokenId: string;
+  tokenName: string;
+  /** The one workspace the token may see and change. */
+  workspaceId: string;
+  role: Role;
+  /** Shorthand for role === "admin". */
+  admin: boolean;
+}

@@ -1,0 +1,12 @@
+/** What a token may do; each role includes the ones before it. */
+export const ROLES = ["viewer", "operator", "admin"] as const;
+export type Role = (typeof ROLES)[number];
+
+const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
+
+export const isRole = (value: string): value is Role => (ROLES as readonly string[]).includes(value);
+
+export const roleAllows = (role: Role, needed: Role): boolean => RANK[role] >= RANK[needed];
+
+/** The higher of two roles. */
+export const higherRole = (a: Role, b: Role): Role => (RANK[a] >= RANK[b] ? a : b);

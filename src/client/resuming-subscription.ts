@@ -1,0 +1,174 @@
+import { type Client, createClient, type ExecutionResult } from "graphql-sse";
+
+/**
+ * A subscription that survives drops: it remembers the cursor of the last event it received (every
+ * streamed result carries it in `extensions.cursor`) and, whenever the connection drops or the
+ * server ends the stream (maximum duration, slow consumer, server restart), subscribes again from
+ * that cursor, with capped exponential backoff. The server then sends exactly what came after it.
+ *
+ * For web clients:
+ *
+ *   const sub = subscribeWithResume({
+ *     url: "/graphql",
+ *     query: "subscription ($runId: ID!, $after: Int) { runEvents(runId: $runId, after: $after) { revision type data } }",
+ *     variables: { runId },
+ *     cursor: { variable: "after", type: "int" },   // events(after: String): type "string"
+ *     onData: (data) => render(data.runEvents),
+ *     onError: (error) => showGone(error),          // NOT_FOUND etc.: the stream will not come back
+ *   });
+ *   // later: sub.dispose();
+ *
+ * runUpdated has no cursor (it starts with the current state): leave `cursor` out.
+ */
+export interface ResumingSubscriptionOptions<Data> {
+  url: string;
+  query: string;
+  variables?: Record<string, unknown>;
+  /** The variable that takes the cursor, and its GraphQL type (Int for runEvents, String for events). */
+  cursor?: { variable: string; type: "int" | "string" };
+  /** "single connection mode" (/graphql/stream): one connection for every operation of the client. */
+  singleConnection?: boolean;
+  onData(data: Data, cursor: string | null): void;
+  /** A failure the stream does not come back from (NOT_FOUND, BAD_USER_INPUT, ...); it is closed. */
+  onError?(error: GraphQLErrorLike): void;
+  /** Transient trouble (the store is down, the connection dropped): it resumes by itself. */
+  onNotice?(notice: { code: string; retryAfterMs: number | null }): void;
+  retry?: { initialMs?: number; maxMs?: number };
+  headers?: Record<string, string>;
+  fetchFn?: typeof fetch;
+}
+
+export interface GraphQLErrorLike {
+  message: string;
+  extensions?: { code?: string; retryAfterMs?: number; [key: string]: unknown };
+}
+
+export interface ResumingSubscription {
+  /** Cursor of the last event delivered, null before the first. */
+  readonly cursor: string | null;
+  /** How many times it subscribed (1 + the resumptions). */
+  readonly attempts: number;
+  dispose(): void;
+  /** Settles when the subscription stops for good (disposed, or a terminal error). */
+  readonly done: Promise<void>;
+}
+
+/** Codes after which subscribing again cannot help. */
+const TERMINAL = new Set([
+  "NOT_FOUND",
+  "BAD_USER_INPUT",
+  "FORBIDDEN",
+  "UNAUTHENTICATED",
+  "GRAPHQL_VALIDATION_FAILED",
+]);
+
+export function subscribeWithResume<Data = Record<string, unknown>>(
+  options: ResumingSubscriptionOptions<Data>,
+): ResumingSubscription {
+  const initialMs = options.retry?.initialMs ?? 250;
+  const maxMs = options.retry?.maxMs ?? 10_000;
+  let cursor: string | null = null;
+  let attempts = 0;
+  let disposed = false;
+  let current: AsyncIterableIterator<unknown> | null = null;
+  let wake: (() => void) | null = null;
+
+  const client: Client = createClient({
+    url: options.url,
+    singleConnection: options.singleConnection ?? false,
+    // Retries are ours: the library's would resend the first request, replaying from the start.
+    retryAttempts: 0,
+    ...(options.fetchFn ? { fetchFn: options.fetchFn } : {}),
+    // Distinct connections also send Last-Event-ID, as an EventSource would.
+    headers: () => ({
+      ...options.headers,
+      ...(cursor !== null && !options.singleConnection ? { "last-event-id": cursor } : {}),
+    }),
+  } as Parameters<typeof createClient>[0]);
+
+  const variablesNow = (): Record<string, unknown> => {
+    const variables = { ...options.variables };
+    if (options.cursor && cursor !== null) {
+      variables[options.cursor.variable] = options.cursor.type === "int" ? Number(cursor) : cursor;
+    }
+    return variables;
+  };
+
+  const pause = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        wake = null;
+        resolve();
+      }
+      wake = done;
+    });
+
+  const loop = async (): Promise<void> => {
+    let failures = 0;
+    const backoffDelay = () => Math.min(initialMs * 2 ** failures++, maxMs) * (0.8 + Math.random() * 0.4);
+    while (!disposed) {
+      attempts++;
+      let delay = 0;
+      let receivedNothing = true;
+      try {
+        const iterator = client.iterate<Data, { cursor?: string }>({
+          query: options.query,
+          variables: variablesNow(),
+        });
+        current = iterator;
+        for await (const result of iterator as AsyncIterable<ExecutionResult<Data, { cursor?: string }>>) {
+          if (result.errors?.length) {
+            const error = result.errors[0] as GraphQLErrorLike;
+            const code = error.extensions?.code ?? "UNKNOWN";
+            if (TERMINAL.has(code)) {
+              options.onError?.(error);
+              disposed = true;
+              break;
+            }
+            const retryAfterMs = error.extensions?.retryAfterMs;
+            options.onNotice?.({
+              code,
+              retryAfterMs: typeof retryAfterMs === "number" ? retryAfterMs : null,
+            });
+            continue;
+          }
+          failures = 0;
+          receivedNothing = false;
+          const next = result.extensions?.cursor;
+          if (typeof next === "string") cursor = next;
+          if (result.data) options.onData(result.data, cursor);
+        }
+        // Completed by the server (maximum duration, slow consumer, shutdown): resume at once, unless
+        // it ended without anything (then back off, so a failing server is not hammered).
+        if (receivedNothing) delay = backoffDelay();
+      } catch (error) {
+        if (disposed) break;
+        delay = backoffDelay();
+        options.onNotice?.({ code: "CONNECTION_LOST", retryAfterMs: Math.round(delay) });
+        void error;
+      } finally {
+        current = null;
+      }
+      if (!disposed && delay > 0) await pause(delay);
+    }
+    client.dispose();
+  };
+
+  const done = loop();
+  return {
+    get cursor() {
+      return cursor;
+    },
+    get attempts() {
+      return attempts;
+    },
+    done,
+    dispose() {
+      disposed = true;
+      wake?.();
+      void current?.return?.();
+    },
+  };
+}

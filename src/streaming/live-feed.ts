@@ -1,0 +1,165 @@
+import type { Logger } from "../config/logger.js";
+import { EventStoreUnavailableError, type StoredEvent } from "../event-store/event-store.js";
+import { Backoff, sleep } from "./abortable.js";
+import { streamingMetrics } from "./metrics.js";
+import type { StreamSource } from "./stream-source.js";
+
+/** What a subscriber hears from the live feed it is attached to. Called synchronously. */
+export interface FeedListener {
+  event(event: StoredEvent): void;
+  /** The store failed; the feed tries again after `retryAfterMs`, from where it stopped. */
+  unavailable(error: Error, retryAfterMs: number): void;
+  /** The feed stopped for good: the stream's subject is gone, or the store failed unexpectedly. */
+  ended(end: FeedEnd): void;
+}
+
+/** `closing`: the server is stopping; its clients resume elsewhere from their cursors. */
+export interface FeedEnd {
+  reason: "gone" | "failed" | "closing";
+  message: string;
+}
+
+export interface FeedOptions {
+  retryInitialMs: number;
+  retryMaxMs: number;
+  /** How often the feed checks that its stream's subject still exists (deleted or archived runs). */
+  existsCheckMs: number;
+  logger?: Logger;
+}
+
+/**
+ * ONE store subscription for one stream, shared by all of its subscribers: 5,000 subscribers of a run
+ * cost one store read per new event. It starts at the cursor of the first subscriber that finished
+ * catching up, and from then on hands every later event, in order and once, to each listener.
+ */
+export class LiveFeed<Cursor> {
+  private readonly listeners = new Set<FeedListener>();
+  private readonly controller = new AbortController();
+  private existsTimer: NodeJS.Timeout | null = null;
+  private checking = false;
+  private cursor: Cursor;
+  /** Where the feed started following, null until a subscriber started it. */
+  startedAt: { cursor: Cursor } | null = null;
+  ended: FeedEnd | null = null;
+
+  constructor(
+    readonly source: StreamSource<Cursor>,
+    private readonly options: FeedOptions,
+    private readonly onClosed: (feed: LiveFeed<Cursor>) => void,
+  ) {
+    this.cursor = source.start;
+    streamingMetrics.liveFeeds.inc();
+    if (source.exists) {
+      this.existsTimer = setInterval(() => void this.checkExists(), options.existsCheckMs);
+      this.existsTimer.unref();
+    }
+  }
+
+  get listenerCount(): number {
+    return this.listeners.size;
+  }
+
+  attach(listener: FeedListener): void {
+    if (this.ended) listener.ended(this.ended);
+    else this.listeners.add(listener);
+  }
+
+  detach(listener: FeedListener): void {
+    this.listeners.delete(listener);
+    if (this.listeners.size === 0) this.close();
+  }
+
+  /** Follows the store from `cursor` on (no-op when already started). */
+  start(cursor: Cursor): void {
+    if (this.startedAt || this.controller.signal.aborted) return;
+    this.startedAt = { cursor };
+    this.cursor = cursor;
+    void this.run(this.controller.signal);
+  }
+
+  private async run(signal: AbortSignal): Promise<void> {
+    const backoff = new Backoff(this.options.retryInitialMs, this.options.retryMaxMs);
+    while (!signal.aborted) {
+      const since = Date.now();
+      try {
+        for await (const event of this.source.follow(this.cursor, signal)) {
+          this.cursor = this.source.cursorOf(event);
+          streamingMetrics.feedEventsRead.inc();
+          for (const listener of this.listeners) listener.event(event);
+        }
+        return;
+      } catch (error) {
+        if (signal.aborted) return;
+        if (!(error instanceof EventStoreUnavailableError)) {
+          this.options.logger?.error({ err: error, stream: this.source.key }, "live feed failed");
+          this.end({ reason: "failed", message: "the stream failed unexpectedly" });
+          return;
+        }
+        // A subscription that ran a good while before failing is a new outage, not the same one.
+        if (Date.now() - since > this.options.retryMaxMs * 2) backoff.reset();
+        const retryAfterMs = backoff.next();
+        this.options.logger?.warn({ err: error, stream: this.source.key, retryAfterMs }, "store unavailable");
+        for (const listener of this.listeners) listener.unavailable(error, retryAfterMs);
+        await sleep(retryAfterMs, signal);
+      }
+    }
+  }
+
+  private async checkExists(): Promise<void> {
+    if (this.checking || this.ended || !this.source.exists) return;
+    this.checking = true;
+    try {
+      if (!(await this.source.exists())) this.end({ reason: "gone", message: "the run no longer exists" });
+    } catch {
+      // The store is down: the feed itself reports that; existence is checked again next time.
+    } finally {
+      this.checking = false;
+    }
+  }
+
+  /** Ends every listener and stops following. */
+  end(end: FeedEnd): void {
+    if (this.ended) return;
+    this.ended = end;
+    const listeners = [...this.listeners];
+    this.listeners.clear();
+    for (const listener of listeners) listener.ended(end);
+    this.close();
+  }
+
+  private close(): void {
+    if (this.controller.signal.aborted) return;
+    this.controller.abort();
+    if (this.existsTimer) clearInterval(this.existsTimer);
+    streamingMetrics.liveFeeds.dec();
+    this.onClosed(this);
+  }
+}
+
+/** The live feeds of one process, by stream key. */
+export class StreamHub {
+  private readonly feeds = new Map<string, LiveFeed<unknown>>();
+
+  constructor(private readonly options: FeedOptions) {}
+
+  /** The stream's live feed, created when it has none; attach to it at once (it closes when empty). */
+  feed<Cursor>(source: StreamSource<Cursor>): LiveFeed<Cursor> {
+    const existing = this.feeds.get(source.key) as LiveFeed<Cursor> | undefined;
+    if (existing && !existing.ended) return existing;
+    const feed: LiveFeed<Cursor> = new LiveFeed(source, this.options, (closed) => {
+      if (this.feeds.get(source.key) === closed) this.feeds.delete(source.key);
+    });
+    this.feeds.set(source.key, feed as LiveFeed<unknown>);
+    return feed;
+  }
+
+  get size(): number {
+    return this.feeds.size;
+  }
+
+  /** Ends every stream at shutdown. */
+  close(): void {
+    for (const feed of [...this.feeds.values()])
+      feed.end({ reason: "closing", message: "the server is stopping" });
+  }
+}

@@ -1,0 +1,20 @@
+import type { Plugin } from "graphql-yoga";
+import type { AppContext } from "../app/app-context.js";
+import { useSingleConnectionSse } from "./single-connection-sse.js";
+import { useSseResultProcessor } from "./sse-result-processor.js";
+import { useStreamCursors } from "./stream-cursors.js";
+
+/**
+ * What subscriptions add to the Yoga server: cursors in every streamed result (`extensions.cursor`),
+ * the SSE processor writing them as `id:` lines with configurable keep-alives (distinct connections:
+ * GET/POST /graphql with `Accept: text/event-stream`), and the single-connection mode at
+ * /graphql/stream.
+ */
+export function streamingPlugins(app: AppContext): Plugin[] {
+  const keepAliveMs = app.config.STREAM_KEEPALIVE_MS;
+  return [
+    useStreamCursors(),
+    useSseResultProcessor(keepAliveMs, app.config.STREAM_RETRY_INITIAL_MS),
+    useSingleConnectionSse({ maxQueued: app.config.STREAM_MAX_BUFFERED_EVENTS, keepAliveMs }),
+  ];
+}

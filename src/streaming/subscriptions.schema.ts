@@ -1,0 +1,145 @@
+import type { YogaInitialContext } from "graphql-yoga";
+import { builder } from "../api/builder.js";
+import type { GraphQLContext } from "../api/context.js";
+import { assertRunVisible, loadRun } from "../api/run-access.js";
+import type { StoredEvent } from "../event-store/event-store.js";
+import { InvalidInputError } from "../runs/errors.js";
+import { RUN_STREAM_PREFIX, runStreamName } from "../runs/events.js";
+import { RunEventRef } from "../runs/run-event.schema.js";
+import { closableStream } from "./closable-stream.js";
+import type { StreamItem } from "./follow-stream.js";
+import { followRunUpdates, type RunTick } from "./run-updates.js";
+import { recordCursor } from "./stream-cursors.js";
+import { streamItemError } from "./stream-errors.js";
+import { allRunEventsSource, runEventSource } from "./stream-source.js";
+import { streamingFor } from "./streaming-service.js";
+import { visibleEvents } from "./visible-events.js";
+
+type Context = GraphQLContext & Partial<Pick<YogaInitialContext, "request">>;
+
+/** `Last-Event-ID`, which EventSource resends on every reconnect with the last `id:` it received. */
+const lastEventId = (ctx: Context): string | null =>
+  ctx.request?.headers.get("last-event-id")?.trim() || null;
+
+/** Runs deleted from the read model end their streams: checked by each run's live feed now and then. */
+function runExists(ctx: Context, runId: string): () => Promise<boolean> {
+  let seen = false;
+  let firstPosition: string | null = null;
+  return async () => {
+    const row = await ctx.app.prisma.run.findUnique({ where: { id: runId }, select: { id: true } });
+    if (row) seen = true;
+    if (row || seen) return row !== null;
+    // Never seen: a brand-new run the projections have not reached yet, or one deleted since. It is
+    // gone only if the projections already applied its first event.
+    firstPosition ??=
+      (await ctx.app.store.readStream(runStreamName(runId), { maxCount: 1 }))[0]?.position ?? null;
+    if (firstPosition === null) return false;
+    try {
+      await ctx.app.projections.waitFor(firstPosition, 1);
+      return false;
+    } catch {
+      return true;
+    }
+  };
+}
+
+function eventOrError(item: StreamItem, ctx: Context, cursorOf: (event: StoredEvent) => string): StoredEvent {
+  if (item.kind === "event") {
+    recordCursor(ctx, cursorOf(item.event));
+    return item.event;
+  }
+  recordCursor(ctx, null);
+  throw streamItemError(item);
+}
+
+builder.subscriptionType({});
+
+builder.subscriptionField("runEvents", (t) =>
+  t.field({
+    type: RunEventRef,
+    description:
+      "the run's events after revision `after` (exclusive; null = from the start): stored ones first, then live ones, in order, each once",
+    args: { runId: t.arg.id({ required: true }), after: t.arg.int() },
+    subscribe: async (_root, args, ctx: Context) => {
+      if (args.after != null && args.after < -1) {
+        throw new InvalidInputError(`after must be a revision (0 or more), got ${args.after}`);
+      }
+      // The later of `after` and Last-Event-ID wins; a malformed Last-Event-ID is ignored.
+      const header = lastEventId(ctx);
+      const resumed = header && /^\d{1,15}$/.test(header) ? Number(header) : -1;
+      const after = Math.max(args.after ?? -1, resumed);
+      await assertRunVisible(ctx, args.runId);
+      const source = runEventSource(ctx.app.store, args.runId, runExists(ctx, args.runId));
+      const streaming = streamingFor(ctx.app);
+      return closableStream(
+        (signal) => streaming.follow(source, after, "runEvents", signal),
+        ctx.request?.signal,
+      );
+    },
+    resolve: (item: StreamItem, _args, ctx: Context) =>
+      eventOrError(item, ctx, (event) => String(event.revision)),
+  }),
+);
+
+builder.subscriptionField("events", (t) =>
+  t.field({
+    type: RunEventRef,
+    description:
+      "all runs' events after global position `after` (exclusive; null = from the start), then live",
+    args: { after: t.arg.string() },
+    subscribe: async (_root, args, ctx: Context) => {
+      const candidates = [args.after ?? null, lastEventId(ctx)].filter((value): value is string => !!value);
+      for (const position of candidates) {
+        try {
+          await ctx.app.store.readAll({ after: position, maxCount: 1, streamPrefix: RUN_STREAM_PREFIX });
+        } catch (error) {
+          if ((error as Error).name !== "InvalidPositionError") throw error;
+          if (position === args.after) throw new InvalidInputError("`after` is not a position of `events`");
+          candidates.splice(candidates.indexOf(position), 1);
+        }
+      }
+      const after = candidates.sort().at(-1) ?? null;
+      const streaming = streamingFor(ctx.app);
+      const source = allRunEventsSource(ctx.app.store);
+      return closableStream(
+        (signal) =>
+          visibleEvents(
+            streaming.follow(source, after, "events", signal),
+            streaming.workspaces,
+            ctx.workspaceId,
+          ),
+        ctx.request?.signal,
+      );
+    },
+    resolve: (item: StreamItem, _args, ctx: Context) => eventOrError(item, ctx, (event) => event.position),
+  }),
+);
+
+builder.subscriptionField("runUpdated", (t) =>
+  t.prismaField({
+    type: "Run",
+    description: "the run's read model each time it changes, starting with its current state",
+    args: { runId: t.arg.id({ required: true }) },
+    subscribe: async (_root, args, ctx: Context) => {
+      await assertRunVisible(ctx, args.runId);
+      const source = runEventSource(ctx.app.store, args.runId, runExists(ctx, args.runId));
+      return closableStream(
+        (signal) => followRunUpdates(ctx.app, streamingFor(ctx.app), source, signal),
+        ctx.request?.signal,
+      );
+    },
+    resolve: async (query, tick: RunTick | StreamItem, args, ctx: Context) => {
+      recordCursor(ctx, null);
+      if (tick.kind !== "run") throw streamItemError(tick as Exclude<StreamItem, { kind: "event" }>);
+      const run = await loadRun(ctx, withRevision(query), args.runId);
+      tick.shown.revision = Math.max(tick.shown.revision, run.revision);
+      return run;
+    },
+  }),
+);
+
+/** The selection the client asked for, plus the revision (the stream needs it to skip old events). */
+function withRevision<Query extends object>(query: Query): Query {
+  const select = (query as { select?: Record<string, unknown> }).select;
+  return select ? { ...query, select: { ...select, revision: true } } : query;
+}
