@@ -13,7 +13,16 @@ import { Command } from "commander";
 import pg from "pg";
 import { createLogger } from "../src/config/logger.js";
 import { type EmbeddedDatabase, startEmbeddedPostgres } from "../src/db/embedded-postgres.js";
-import type { Bench, BenchDatabase, BenchEnv, BenchFigure, BenchFlags, BenchProgress } from "./harness.js";
+import type {
+  Bench,
+  BenchDatabase,
+  BenchEnv,
+  BenchFigure,
+  BenchFlags,
+  BenchProgress,
+  BenchResults,
+} from "./harness.js";
+import { writeReport } from "./report.js";
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 
@@ -23,10 +32,32 @@ function parseFlags(): BenchFlags {
     .option("--scale <n>", "multiplies durations and sizes", Number.parseFloat, 1)
     .option("--no-progress", "no progress bars")
     .option("--output <file>", "where to write the results", path.join(BENCH_DIR, "results", "latest.json"))
+    .option(
+      "--param <bench.key=value>",
+      "a bench's own setting, e.g. command-latency.rates=20,50 (repeatable)",
+      (value: string, all: string[]) => [...all, value],
+      [] as string[],
+    )
+    .option("--no-report", "do not regenerate bench/REPORT.md")
     .parse()
-    .opts<{ only?: string; scale: number; progress: boolean; output: string }>();
+    .opts<{
+      only?: string;
+      scale: number;
+      progress: boolean;
+      output: string;
+      param: string[];
+      report: boolean;
+    }>();
   if (!(options.scale > 0)) throw new Error(`--scale must be a positive number, got ${options.scale}`);
+  const params: Record<string, string> = {};
+  for (const pair of options.param) {
+    const match = /^([\w-]+\.[\w-]+)=(.*)$/.exec(pair);
+    if (!match) throw new Error(`--param takes <bench>.<key>=<value>, got ${pair}`);
+    params[match[1] as string] = match[2] as string;
+  }
   return {
+    params,
+    report: options.report,
     only: options.only ? options.only.split(",").map((name) => name.trim()) : null,
     scale: options.scale,
     progress: options.progress && process.stderr.isTTY === true,
@@ -161,18 +192,33 @@ try {
     progress: progressFactory(flags.progress),
   };
   const figures: BenchFigure[] = [];
+  const durations: Record<string, number> = {};
+  // Other processes share this machine: the load average before and after says how quiet it was.
+  const loadBefore = os.loadavg();
+  const started = performance.now();
   for (const bench of benches) {
     console.error(`# ${bench.name}`);
+    const benchStarted = performance.now();
     figures.push(...(await bench.run(env)));
+    durations[bench.name] = Math.round((performance.now() - benchStarted) / 100) / 10;
   }
+  const results: BenchResults = {
+    at: new Date().toISOString(),
+    machine: { ...machine, loadAverage: { before: loadBefore, after: os.loadavg() } },
+    scale: flags.scale,
+    params: flags.params,
+    durationsSeconds: { ...durations, total: Math.round((performance.now() - started) / 100) / 10 },
+    figures,
+  };
   console.log("");
   printTable(figures);
   await mkdir(path.dirname(flags.output), { recursive: true });
-  await writeFile(
-    flags.output,
-    `${JSON.stringify({ at: new Date().toISOString(), machine, scale: flags.scale, figures }, null, 2)}\n`,
-  );
+  await writeFile(flags.output, `${JSON.stringify(results, null, 2)}\n`);
   console.log(`\nwritten to ${path.relative(process.cwd(), flags.output)}`);
+  if (flags.report) {
+    const report = await writeReport(results);
+    console.log(`report written to ${path.relative(process.cwd(), report)}`);
+  }
   const missed = figures.filter((figure) => figure.met === false);
   if (missed.length > 0) console.log(`${missed.length} target(s) missed`);
 } finally {

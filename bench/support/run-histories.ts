@@ -1,0 +1,74 @@
+import type { RunCommand } from "../../src/runs/commands.js";
+import { decide } from "../../src/runs/decide.js";
+import type { RunEvent } from "../../src/runs/events.js";
+import { evolve, initialState } from "../../src/runs/state.js";
+
+const WORKER = "bench-worker";
+
+/** A finished run whose every step may be retried once: its history decided by the real decider. */
+export function finishedRunHistory(
+  runId: string,
+  steps: { id: string; name: string }[],
+  progress: number,
+  workspaceId: string,
+): RunEvent[] {
+  let clock = Date.now() - 60_000;
+  const now = () => new Date(clock++).toISOString();
+  const commands: RunCommand[] = [
+    {
+      type: "StartRun",
+      runId,
+      now: now(),
+      workspaceId,
+      pipeline: "autofix",
+      steps,
+      input: { repo: `acme/${runId}` },
+      idempotencyKey: null,
+    },
+    {
+      type: "ClaimRun",
+      runId,
+      now: now(),
+      workerId: WORKER,
+      leaseMs: 60_000,
+      currentLeaseExpired: false,
+      maxTakeovers: 3,
+    },
+  ];
+  for (const step of steps) {
+    commands.push({ type: "StartStep", runId, now: now(), workerId: WORKER, stepId: step.id });
+    for (let i = 1; i <= progress; i++) {
+      const message = `${step.id}: ${i} of ${progress} files`;
+      commands.push({
+        type: "ReportProgress",
+        runId,
+        now: now(),
+        workerId: WORKER,
+        stepId: step.id,
+        progress: i / progress,
+        message,
+      });
+    }
+    const output = { files: 12, patch: "x".repeat(400) };
+    commands.push({
+      type: "CompleteStep",
+      runId,
+      now: now(),
+      workerId: WORKER,
+      stepId: step.id,
+      output,
+      truncated: false,
+      message: null,
+    });
+  }
+  commands.push({ type: "CompleteRun", runId, now: now(), workerId: WORKER });
+  let state = initialState();
+  const events: RunEvent[] = [];
+  for (const command of commands) {
+    for (const event of decide(command, state)) {
+      state = evolve(state, event);
+      events.push(event);
+    }
+  }
+  return events;
+}
