@@ -58,7 +58,9 @@ export function useSingleConnectionSse(options: { maxQueued: number; keepAliveMs
             const enveloped = yoga.getEnveloped({ ...contexts.get(req.raw), request: req.raw, params });
             const document = enveloped.parse(params.query);
             const errors = enveloped.validate(enveloped.schema, document);
-            if (errors.length > 0) return { errors };
+            // graphql-sse only recognises a result that has `data`: without it, `{ errors }` is taken
+            // for execution arguments and answered with a 400 "Unable to detect operation AST".
+            if (errors.length > 0) return { data: null, errors };
             return (async () => {
               const args: ExecutionArgs = {
                 schema: enveloped.schema,
@@ -68,9 +70,11 @@ export function useSingleConnectionSse(options: { maxQueued: number; keepAliveMs
                 operationName: params.operationName,
               };
               const operation = getOperationAST(document, params.operationName);
-              return operation?.operation === "subscription"
+              const result = await (operation?.operation === "subscription"
                 ? enveloped.subscribe(args)
-                : enveloped.execute(args);
+                : enveloped.execute(args));
+              // A subscription refused at subscribe time (NOT_FOUND, say) resolves to `{ errors }`.
+              return Symbol.asyncIterator in result || "data" in result ? result : { data: null, ...result };
             })();
           },
           async onNext(_ctx, req) {

@@ -64,6 +64,9 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     LOG_LEVEL: process.env.LOG_LEVEL ?? "silent",
     HOST: "127.0.0.1",
     RUN_WORKER: "false",
+    // Tests fire commands much faster than a person; the limits' own tests set them low again.
+    COMMAND_RATE_PER_SECOND: "1000",
+    COMMAND_BURST: "1000",
     ...options.env,
     DATABASE_URL: db.url,
     PORT: "0",
