@@ -1,5 +1,5 @@
 import { EventStoreUnavailableError, type StoredEvent } from "../event-store/event-store.js";
-import { aborted, Backoff, raceAbort, sleep } from "./abortable.js";
+import { aborted, Backoff, raceAbort, sleep } from "../shared/abortable.js";
 import type { StreamHub } from "./live-feed.js";
 import { streamingMetrics } from "./metrics.js";
 import type { StreamSource } from "./stream-source.js";

@@ -1,6 +1,6 @@
 import type { Logger } from "../config/logger.js";
 import { EventStoreUnavailableError, type StoredEvent } from "../event-store/event-store.js";
-import { Backoff, sleep } from "./abortable.js";
+import { Backoff, sleep } from "../shared/abortable.js";
 import { streamingMetrics } from "./metrics.js";
 import type { StreamSource } from "./stream-source.js";
 

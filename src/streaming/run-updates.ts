@@ -1,5 +1,5 @@
 import type { AppContext } from "../app/app-context.js";
-import { aborted, raceAbort } from "./abortable.js";
+import { aborted, raceAbort } from "../shared/abortable.js";
 import type { StreamItem } from "./follow-stream.js";
 import type { StreamSource } from "./stream-source.js";
 import type { StreamingService } from "./streaming-service.js";

@@ -5,12 +5,12 @@ import type { AppContext } from "../app/app-context.js";
 import { DomainError } from "../runs/errors.js";
 import { RUN_STREAM_PREFIX } from "../runs/events.js";
 import { executeRunCommand } from "../runs/execute.js";
+import { Wakeup } from "../shared/wakeup.js";
 import { type ClaimableRun, findClaimableRuns } from "./claimable-runs.js";
 import { LeaseBook } from "./leases.js";
 import { executeClaimedRun } from "./run-executor.js";
 import { RunTracker } from "./run-tracker.js";
 import { type RunningSweeper, startSweeper } from "./sweeper.js";
-import { Wakeup } from "./wakeup.js";
 
 export interface RunningWorker {
   id: string;

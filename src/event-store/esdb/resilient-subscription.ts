@@ -1,5 +1,6 @@
 import type { Readable } from "node:stream";
 import type { RecordedEvent } from "@eventstore/db-client";
+import { sleep } from "../../shared/abortable.js";
 import { EventStoreUnavailableError, type StoredEvent } from "../event-store.js";
 import { isTransientEsdbError, mapEsdbError } from "./errors.js";
 import { isForeignRecord, toStoredEvent } from "./mapping.js";
@@ -40,17 +41,6 @@ export interface ResilientSubscriptionOptions<Cursor> {
   /** Told about every drop that will be resumed (for logs and tests). */
   onDrop?: (error: unknown, attempt: number, delayMs: number) => void;
 }
-
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 
 /**
  * Events after the cursor, stored then live, each once, across subscription drops: when the server

@@ -1,42 +1,8 @@
+import { Wakeup } from "../../shared/wakeup.js";
 import type { StoredEvent, SubscribeToAllOptions, SubscribeToStreamOptions } from "../event-store.js";
 import type { PostgresEventStore } from "./postgres-event-store.js";
 
 const PAGE_SIZE = 500;
-
-/**
- * A wake-up signal: set by notifications, awaited by the reader. The listener is attached before the
- * first read, so an append that lands between a read and the wait still wakes the reader: it only
- * marks "new data"; what to read is always decided by the store (revision/position > cursor).
- */
-class Wakeup {
-  private pending = true;
-  private resolve: (() => void) | null = null;
-
-  set(): void {
-    this.pending = true;
-    this.resolve?.();
-  }
-
-  /** Resolves on a wake-up, after `timeoutMs` (polling fallback) or when `signal` aborts. */
-  async wait(timeoutMs: number, signal: AbortSignal): Promise<void> {
-    if (this.pending || signal.aborted) {
-      this.pending = false;
-      return;
-    }
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        signal.removeEventListener("abort", done);
-        this.resolve = null;
-        resolve();
-      };
-      const timer = setTimeout(done, timeoutMs);
-      signal.addEventListener("abort", done, { once: true });
-      this.resolve = done;
-    });
-    this.pending = false;
-  }
-}
 
 async function* follow<Cursor>(
   store: PostgresEventStore,
@@ -47,7 +13,7 @@ async function* follow<Cursor>(
   advance: (event: StoredEvent) => Cursor,
   repollSoon: boolean,
 ): AsyncGenerator<StoredEvent> {
-  const wakeup = new Wakeup();
+  const wakeup = new Wakeup(true);
   const stop = store.notifier.onAppend((streamName) => {
     if (streamName === "*" || interested(streamName)) wakeup.set();
   });

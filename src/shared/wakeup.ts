@@ -1,9 +1,13 @@
 /**
- * Wakes the claim loop: set by new events (with their position, so the loop can wait for the read
- * model to include them), by finished executions, or by nothing (the loop then polls after a timeout).
+ * A wake-up signal for a loop that otherwise polls: set by notifications (optionally with the newest
+ * event position, so the loop can wait for the read model to include it), awaited by the loop. A set
+ * that lands between the loop's work and its wait is not lost: it only marks "something new", and what
+ * to do about it is decided by the loop's next read.
  */
 export class Wakeup {
-  private pending = false;
+  /** `pending`: the first wait returns at once (the loop reads once before waiting). */
+  constructor(private pending = false) {}
+
   private position: string | null = null;
   private resolve: (() => void) | null = null;
 
