@@ -73,12 +73,13 @@ export async function startStreamingApp(
   const opened = await openAppContext(config, logger);
   const ctx: AppContext = { ...opened, pipelines: new PipelineRegistry(options.pipelines ?? []) };
   ctx.projections.start();
-  const server = await startHttpServer(ctx, { closeGraceMs: 200 });
+  // The token first: a server starting with no tokens would make and print an admin token of its own.
   const { secret } = await createApiToken(ctx.prisma, {
     workspaceId: DEFAULT_WORKSPACE,
     role: "operator",
     name: "streaming tests",
   });
+  const server = await startHttpServer(ctx, { closeGraceMs: 200 });
   const workers: RunningWorker[] = [];
   return {
     ctx,
