@@ -76,6 +76,8 @@ export async function* followStream<Cursor>(
     const backoff = new Backoff(options.retryInitialMs, options.retryMaxMs);
     const caughtUpFrom = performance.now();
     let replayed = 0;
+    /** The page after a full one, read while the full one is delivered (a catch-up waits less). */
+    let prefetched: Promise<StoredEvent[]> | null = null;
     // Catch-up: read until the end of what is stored, and until the feed covers what comes next.
     for (;;) {
       if (stop.signal.aborted) return;
@@ -87,7 +89,9 @@ export async function* followStream<Cursor>(
       queue.overflowed = false;
       let page: StoredEvent[];
       try {
-        const read = await raceAbort(source.read(cursor, pageSize), stop.signal);
+        const reading = prefetched ?? source.read(cursor, pageSize);
+        prefetched = null;
+        const read = await raceAbort(reading, stop.signal);
         if (read === aborted) return;
         page = read;
         backoff.reset();
@@ -100,6 +104,12 @@ export async function* followStream<Cursor>(
         await sleep(retryAfterMs * (0.8 + Math.random() * 0.4), stop.signal);
         continue;
       }
+      const last = page.at(-1);
+      if (page.length === pageSize && last) {
+        prefetched = source.read(source.cursorOf(last), pageSize);
+        // Awaited by the next turn of the loop; a stream that stops first must not leave it unhandled.
+        prefetched.catch(() => undefined);
+      }
       for (const event of page) {
         if (stop.signal.aborted) return;
         cursor = source.cursorOf(event);
@@ -107,7 +117,8 @@ export async function* followStream<Cursor>(
         streamingMetrics.eventsDelivered.inc({ kind });
         yield { kind: "event", event };
       }
-      // A full page, or events the feed had to drop meanwhile: more may be stored, read again.
+      // A full page (the next one is on its way), or events the feed had to drop meanwhile: more may
+      // be stored, read again.
       if (page.length === pageSize || queue.overflowed) continue;
       // Everything stored up to `cursor` is read. The feed hands over what comes after the point it
       // started at; when that point is past ours, the events in between are stored: read them first.
