@@ -13,7 +13,8 @@ before(async () => {
       MAX_BODY_BYTES: "4000",
       MAX_INPUT_BYTES: "300",
       MAX_SUBSCRIPTIONS_PER_TOKEN: "2",
-      COMMAND_RATE_PER_SECOND: "2",
+      // Slow refill (one command per 2 s), so a loaded machine cannot refill the bucket mid-test.
+      COMMAND_RATE_PER_SECOND: "0.5",
       COMMAND_BURST: "3",
       GRAPHQL_INTROSPECTION: "false",
       GRAPHIQL: "false",
@@ -112,8 +113,8 @@ describe("rates and counts per token", () => {
     // Queries are not commands, and other tokens have buckets of their own.
     assert.equal((await as(app, token.headers, "{ pipelines { name } }")).errors, undefined);
     assert.equal((await as(app, other.headers, start)).errors, undefined);
-    // The bucket refills: 2 per second.
-    await new Promise((resolve) => setTimeout(resolve, 600));
+    // The bucket refills: one every 2 s.
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
     assert.equal((await as(app, token.headers, start)).errors, undefined);
   });
 
