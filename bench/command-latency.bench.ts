@@ -18,8 +18,6 @@ import { type AppContext, openAppContext } from "../src/app/app-context.js";
 import { createApiToken } from "../src/auth/token-store.js";
 import { loadConfig } from "../src/config/config.js";
 import { createLogger } from "../src/config/logger.js";
-import { runStreamName } from "../src/runs/events.js";
-import { newId } from "../src/shared/ids.js";
 import {
   type Bench,
   type BenchEnv,
@@ -30,7 +28,7 @@ import {
   param,
   summarizeLatencies,
 } from "./harness.js";
-import { finishedRunHistory } from "./support/run-histories.js";
+import { appendFinishedRun } from "./support/run-histories.js";
 import type { LoadRequest, LoadResult, LoadSpec } from "./support/steady-load.js";
 
 const NAME = "command-latency";
@@ -50,20 +48,7 @@ async function prepareRuns(ctx: AppContext, runs: number, progress: number): Pro
   let last = "";
   for (let from = 0; from < runIds.length; from += 8) {
     const positions = await Promise.all(
-      runIds.slice(from, from + 8).map(async (runId) => {
-        const events = finishedRunHistory(runId, steps, progress, "default");
-        const result = await ctx.store.appendToStream(
-          runStreamName(runId),
-          events.map((event) => ({
-            id: newId(),
-            type: event.type,
-            data: event.data as never,
-            occurredAt: new Date(),
-          })),
-          { expectedRevision: "no_stream" },
-        );
-        return result.position;
-      }),
+      runIds.slice(from, from + 8).map((runId) => appendFinishedRun(ctx.store, runId, steps, progress)),
     );
     for (const position of positions) if (position > last) last = position;
   }

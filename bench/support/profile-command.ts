@@ -26,7 +26,7 @@ import { runDecider } from "../../src/runs/decider.js";
 import { type RunEvent, runStreamName } from "../../src/runs/events.js";
 import { newId } from "../../src/shared/ids.js";
 import { summarizeLatencies } from "../harness.js";
-import { finishedRunHistory } from "./run-histories.js";
+import { appendFinishedRun } from "./run-histories.js";
 
 const { values } = parseArgs({
   options: { count: { type: "string", default: "200" }, progress: { type: "string", default: "10" } },
@@ -71,19 +71,7 @@ const server = await startHttpServer(ctx);
 const headers = { "content-type": "application/json", authorization: `Bearer ${secret}` };
 const steps = (ctx.pipelines.get("autofix")?.steps ?? []).map(({ id, name }) => ({ id, name }));
 
-async function appendRun(runId: string): Promise<string> {
-  const events = finishedRunHistory(runId, steps, progress, "default");
-  const result = await ctx.store.appendToStream(
-    runStreamName(runId),
-    events.map((event) => ({
-      id: newId(),
-      type: event.type,
-      data: event.data as never,
-      occurredAt: new Date(),
-    })),
-  );
-  return result.position;
-}
+const appendRun = (runId: string): Promise<string> => appendFinishedRun(ctx.store, runId, steps, progress);
 
 const phases: Record<string, number[]> = {};
 // The wait for the read model, split: when the projection's read of the new event starts (after the

@@ -1,7 +1,9 @@
+import type { EventStore } from "../../src/event-store/event-store.js";
 import type { RunCommand } from "../../src/runs/commands.js";
 import { decide } from "../../src/runs/decide.js";
-import type { RunEvent } from "../../src/runs/events.js";
+import { type RunEvent, runStreamName } from "../../src/runs/events.js";
 import { evolve, initialState } from "../../src/runs/state.js";
+import { newId } from "../../src/shared/ids.js";
 
 const WORKER = "bench-worker";
 
@@ -71,4 +73,25 @@ export function finishedRunHistory(
     }
   }
   return events;
+}
+
+/** Appends a finished run's history as one new stream; returns the global position of its last event. */
+export async function appendFinishedRun(
+  store: EventStore,
+  runId: string,
+  steps: { id: string; name: string }[],
+  progress: number,
+): Promise<string> {
+  const events = finishedRunHistory(runId, steps, progress, "default");
+  const result = await store.appendToStream(
+    runStreamName(runId),
+    events.map((event) => ({
+      id: newId(),
+      type: event.type,
+      data: event.data as never,
+      occurredAt: new Date(),
+    })),
+    { expectedRevision: "no_stream" },
+  );
+  return result.position;
 }
