@@ -5,7 +5,8 @@ import { bodyTooLarge } from "../auth/body-limit.js";
 import { ensureApiTokens } from "../auth/bootstrap.js";
 import { newId } from "../shared/ids.js";
 import { sendMetrics } from "../streaming/metrics-endpoint.js";
-import { checkReadiness, DEFAULT_READINESS, type ReadinessOptions } from "./health.js";
+import { DEFAULT_READINESS, type ReadinessOptions } from "./health.js";
+import { readinessEndpoint } from "./readiness-endpoint.js";
 import { type RequestScope, runInRequestScope } from "./request-scope.js";
 import { createGraphQLHandler } from "./yoga.js";
 
@@ -38,18 +39,15 @@ export async function startHttpServer(
 ): Promise<RunningHttpServer> {
   const logger = ctx.logger.child({ component: "http" });
   // Before listening: production without tokens stops here; a first start creates one.
-  const initialToken = await ensureApiTokens(ctx);
-  const graphql = createGraphQLHandler(ctx, { graphiqlToken: initialToken });
-  const readiness = options.readiness ?? DEFAULT_READINESS;
+  await ensureApiTokens(ctx);
+  const graphql = createGraphQLHandler(ctx);
+  const readyz = readinessEndpoint(ctx, options.readiness ?? DEFAULT_READINESS, logger);
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? "/").split("?")[0];
     if (path === "/healthz") return sendJson(res, 200, { status: "ok" });
     if (path === "/metrics") return sendMetrics(res);
-    if (path === "/readyz") {
-      const result = await checkReadiness(ctx, readiness);
-      return sendJson(res, result.ready ? 200 : 503, result);
-    }
+    if (path === "/readyz") return readyz(req, res);
     const refusal = bodyTooLarge(req, ctx.config.MAX_BODY_BYTES);
     if (refusal) return sendJson(res, refusal.status, refusal.body);
     await graphql.handle(req, res);

@@ -6,6 +6,7 @@ import type { Logger } from "../config/logger.js";
 import { streamingPlugins } from "../streaming/streaming-plugins.js";
 import type { GraphQLContext } from "./context.js";
 import { createMaskError, UNEXPECTED_ERROR_MESSAGE } from "./errors.js";
+import { graphiqlOptions, renderGraphiQL } from "./graphiql.js";
 import { currentRequestScope } from "./request-scope.js";
 import { getSchema } from "./schema.js";
 
@@ -30,25 +31,15 @@ const recordOperationName: Plugin = {
   },
 };
 
-export interface GraphQLHandlerOptions {
-  /** Pre-filled in GraphiQL's Authorization header (the token created at first start, if any). */
-  graphiqlToken?: string | null;
-}
-
 /** GraphQL over HTTP (and GraphiQL for browsers) at /graphql; every operation needs an API token. */
-export function createGraphQLHandler(app: AppContext, options: GraphQLHandlerOptions = {}) {
+export function createGraphQLHandler(app: AppContext) {
   const logger = app.logger.child({ component: "api" });
   return createYoga<Record<string, unknown>, GraphQLContext>({
     schema: getSchema(),
     graphqlEndpoint: GRAPHQL_PATH,
-    graphiql: graphiqlEnabled(app)
-      ? {
-          title: "runstream",
-          ...(options.graphiqlToken
-            ? { headers: JSON.stringify({ Authorization: `Bearer ${options.graphiqlToken}` }) }
-            : {}),
-        }
-      : false,
+    // Served from the installed package, with a token placeholder: never a secret in the page.
+    graphiql: graphiqlEnabled(app) ? graphiqlOptions : false,
+    renderGraphiQL,
     landingPage: false,
     // /healthz and /readyz are served before Yoga (see http-server.ts).
     healthCheckEndpoint: "/graphql/health",

@@ -49,7 +49,11 @@ async function runAs(): Promise<RunAs> {
 
 function exec(file: string, args: string[], as: RunAs, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { ...as, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, LC_ALL: "C" } });
+    const child = spawn(file, args, {
+      ...as,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, LC_ALL: "C" },
+    });
     let output = "";
     child.stdout.on("data", (chunk) => {
       output += chunk;
@@ -85,7 +89,13 @@ export async function initialise(pgdata: string, password: string): Promise<void
   try {
     await exec(
       bin.initdb,
-      [`--pgdata=${pgdata}`, "--auth=scram-sha-256", "--username=postgres", `--pwfile=${pwfile}`, "--no-sync"],
+      [
+        `--pgdata=${pgdata}`,
+        "--auth=scram-sha-256",
+        "--username=postgres",
+        `--pwfile=${pwfile}`,
+        "--no-sync",
+      ],
       as,
       120_000,
     );
@@ -115,9 +125,15 @@ export async function start(pgdata: string, port: number, logger: Logger): Promi
     await rm(lockFile, { force: true });
   }
   await mkdir(path.dirname(logFile(pgdata)), { recursive: true });
-  if (as.uid !== undefined && as.gid !== undefined) await chown(path.dirname(logFile(pgdata)), as.uid, as.gid);
+  if (as.uid !== undefined && as.gid !== undefined)
+    await chown(path.dirname(logFile(pgdata)), as.uid, as.gid);
   const options = `-p ${port} -c listen_addresses=127.0.0.1 -c max_connections=300 -k ${os.tmpdir()}`;
-  await exec(bin.pg_ctl, ["start", "-w", "-t", "60", "-D", pgdata, "-l", logFile(pgdata), "-o", options], as, 70_000);
+  await exec(
+    bin.pg_ctl,
+    ["start", "-w", "-t", "60", "-D", pgdata, "-l", logFile(pgdata), "-o", options],
+    as,
+    70_000,
+  );
 }
 
 /** Fast shutdown (sessions cut, nothing lost), waited for; SIGKILL when it does not end in time. */

@@ -54,7 +54,9 @@ async function writeRecord(dataDir: string, record: ServerRecord | null): Promis
 
 async function liveUsers(record: ServerRecord | null, except: ProcessIdentity): Promise<ProcessIdentity[]> {
   const users = record?.users ?? [];
-  const running = await Promise.all(users.map(async (user) => (await isRunning(user)) && !sameProcess(user, except)));
+  const running = await Promise.all(
+    users.map(async (user) => (await isRunning(user)) && !sameProcess(user, except)),
+  );
   return users.filter((_, index) => running[index]);
 }
 
@@ -110,7 +112,10 @@ export async function acquireServer(
       const users = [...(await liveUsers(record, me)), me];
       const ownerGone = !(await isRunning(record.owner));
       if (ownerGone) {
-        logger.info({ previousOwner: record.owner.pid, port: record.port }, "taking over the embedded PostgreSQL");
+        logger.info(
+          { previousOwner: record.owner.pid, port: record.port },
+          "taking over the embedded PostgreSQL",
+        );
       }
       await writeRecord(dataDir, { ...record, owner: ownerGone ? me : record.owner, users });
       return { port: record.port, owner: ownerGone };
@@ -133,7 +138,10 @@ export async function releaseServer(dataDir: string, pgdata: string, logger: Log
     const others = await liveUsers(record, me);
     if (record && others.length > 0) {
       await writeRecord(dataDir, { ...record, users: others });
-      logger.debug({ users: others.map((user) => user.pid) }, "leaving the embedded PostgreSQL to its other users");
+      logger.debug(
+        { users: others.map((user) => user.pid) },
+        "leaving the embedded PostgreSQL to its other users",
+      );
       return false;
     }
     if (record && (await cluster.postmasterPid(pgdata)) === record.postmasterPid) await cluster.stop(pgdata);
