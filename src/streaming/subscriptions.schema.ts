@@ -13,6 +13,7 @@ import { recordCursor } from "./stream-cursors.js";
 import { streamItemError } from "./stream-errors.js";
 import { allRunEventsSource, runEventSource } from "./stream-source.js";
 import { streamingFor } from "./streaming-service.js";
+import { untilTerminalEvent } from "./until-terminal.js";
 import { visibleEvents } from "./visible-events.js";
 
 type Context = GraphQLContext & Partial<Pick<YogaInitialContext, "request">>;
@@ -58,8 +59,16 @@ builder.subscriptionField("runEvents", (t) =>
   t.field({
     type: RunEventRef,
     description:
-      "the run's events after revision `after` (exclusive; null = from the start): stored ones first, then live ones, in order, each once",
-    args: { runId: t.arg.id({ required: true }), after: t.arg.int() },
+      "the run's events after revision `after` (exclusive; null = from the start): stored ones first, then live ones, in order, each once. " +
+      "By default the stream stays open after a terminal event (RunCompleted, RunFailed, RunCancelled), since retryStep, resumeFromStep and rerunRun continue the same run; with `untilTerminal: true` it completes right after the first terminal event it delivers",
+    args: {
+      runId: t.arg.id({ required: true }),
+      after: t.arg.int(),
+      untilTerminal: t.arg.boolean({
+        description:
+          "complete the stream after the first terminal event (RunCompleted, RunFailed or RunCancelled) after `after`; default false: stay open",
+      }),
+    },
     subscribe: async (_root, args, ctx: Context) => {
       if (args.after != null && args.after < -1) {
         throw new InvalidInputError(`after must be a revision (0 or more), got ${args.after}`);
@@ -71,10 +80,10 @@ builder.subscriptionField("runEvents", (t) =>
       await assertRunVisible(ctx, args.runId);
       const source = runEventSource(ctx.app.store, args.runId, runExists(ctx, args.runId));
       const streaming = streamingFor(ctx.app);
-      return closableStream(
-        (signal) => streaming.follow(source, after, "runEvents", signal),
-        ctx.request?.signal,
-      );
+      return closableStream((signal) => {
+        const items = streaming.follow(source, after, "runEvents", signal);
+        return args.untilTerminal ? untilTerminalEvent(items) : items;
+      }, ctx.request?.signal);
     },
     resolve: (item: StreamItem, _args, ctx: Context) =>
       eventOrError(item, ctx, (event) => String(event.revision)),
@@ -85,7 +94,7 @@ builder.subscriptionField("events", (t) =>
   t.field({
     type: RunEventRef,
     description:
-      "all runs' events after global position `after` (exclusive; null = from the start), then live",
+      "all runs' events after global position `after` (exclusive; null = from the start), then live; it never completes by itself, terminal events included",
     args: { after: t.arg.string() },
     subscribe: async (_root, args, ctx: Context) => {
       const candidates = [args.after ?? null, lastEventId(ctx)].filter((value): value is string => !!value);
@@ -118,7 +127,8 @@ builder.subscriptionField("events", (t) =>
 builder.subscriptionField("runUpdated", (t) =>
   t.prismaField({
     type: "Run",
-    description: "the run's read model each time it changes, starting with its current state",
+    description:
+      "the run's read model each time it changes, starting with its current state; stays open after the run ends (a retry, resume or rerun changes it again)",
     args: { runId: t.arg.id({ required: true }) },
     subscribe: async (_root, args, ctx: Context) => {
       await assertRunVisible(ctx, args.runId);
