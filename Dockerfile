@@ -17,6 +17,9 @@ RUN npm install --omit=dev && npm cache clean --force
 
 COPY tsconfig.json ./
 COPY src ./src
+# `npm start|serve|worker` run the bundle in .build/ (scripts/build.mjs), built here once.
+COPY scripts/build.mjs ./scripts/
+RUN npm run build
 
 # The embedded PostgreSQL is not used here (DATABASE_URL is set), but DATA_DIR stays writable.
 RUN mkdir -p /app/data && chown -R node:node /app/data

@@ -46,13 +46,22 @@ async function shutdown(signal: string): Promise<void> {
 process.on("SIGINT", () => void shutdown("SIGINT"));
 process.on("SIGTERM", () => void shutdown("SIGTERM"));
 
+// Milliseconds since the process began, for the start-up log lines (where start-up time goes).
+const sinceStart = () => Math.round(performance.now());
+logger.debug({ ms: sinceStart() }, "modules loaded");
+
 try {
   ctx = await openAppContext(config, logger);
+  logger.debug({ ms: sinceStart() }, "database and event store open");
   ctx.projections.start();
   if (!options.workerOnly) server = await startHttpServer(ctx);
   if (options.workerOnly || (options.worker && config.RUN_WORKER)) worker = await startWorker(ctx);
   logger.info(
-    { api: server ? `http://localhost:${server.port}/graphql` : null, worker: worker?.id ?? null },
+    {
+      api: server ? `http://localhost:${server.port}/graphql` : null,
+      worker: worker?.id ?? null,
+      startupMs: sinceStart(),
+    },
     "runstream started",
   );
 } catch (error) {

@@ -6,7 +6,14 @@ import { fileURLToPath } from "node:url";
 import pg from "pg";
 import type { Logger } from "../config/logger.js";
 
-export const MIGRATIONS_DIR = fileURLToPath(new URL("../../prisma/migrations", import.meta.url));
+/** prisma/migrations of the package this file belongs to, from src/db/ or from the .build/ bundle. */
+function findMigrationsDir(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, "package.json")) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  return path.join(dir, "prisma", "migrations");
+}
+
+export const MIGRATIONS_DIR = findMigrationsDir();
 
 // Prisma's own bookkeeping table, so that `prisma migrate status` agrees with what ran here.
 const BOOKKEEPING = `
