@@ -87,8 +87,10 @@ export async function createDatabaseIfMissing(adminUrl: string, database: string
     const { rowCount } = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [database]);
     if (!rowCount) await client.query(`CREATE DATABASE "${database.replaceAll('"', '""')}"`);
   } catch (error) {
-    // Two processes may race to create it; the loser sees duplicate_database (42P04).
-    if ((error as { code?: string }).code !== "42P04") throw error;
+    // Two processes may race to create it: the loser sees duplicate_database (42P04), or, when both
+    // passed the check at once, a unique violation on pg_database (23505). Either way it exists.
+    const code = (error as { code?: string }).code;
+    if (code !== "42P04" && code !== "23505") throw error;
   } finally {
     await client.end();
   }

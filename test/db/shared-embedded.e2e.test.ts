@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { chmod, mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -7,7 +7,11 @@ import { afterAll, afterEach, describe, expect, it } from "vitest";
 import * as cluster from "../../src/db/embedded/cluster.js";
 import { isAlive } from "../../src/db/embedded/processes.js";
 import type { ServerRecord } from "../../src/db/embedded/shared-server.js";
-import { killAllRunstreamProcesses, type RunstreamProcess, spawnRunstream } from "../support/runstream-process.js";
+import {
+  killAllRunstreamProcesses,
+  type RunstreamProcess,
+  spawnRunstream,
+} from "../support/runstream-process.js";
 
 /**
  * The default path a newcomer takes: no DATABASE_URL, no DATA_DIR, a working directory whose ./data
@@ -18,6 +22,8 @@ const workDirs: string[] = [];
 async function newWorkDir(): Promise<{ cwd: string; data: string; pgdata: string }> {
   const cwd = await mkdtemp(path.join(os.tmpdir(), "runstream-first-hour-"));
   workDirs.push(cwd);
+  // Like a checkout: readable by others, so the `postgres` user (when tests run as root) reaches data/.
+  await chmod(cwd, 0o755);
   return { cwd, data: path.join(cwd, "data"), pgdata: path.join(cwd, "data", "pg") };
 }
 
@@ -38,7 +44,10 @@ function start(cwd: string, args: string[] = [], extra: Record<string, string> =
   return { proc, url: `http://127.0.0.1:${port}/graphql` };
 }
 
-async function admin(cwd: string, args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+async function admin(
+  cwd: string,
+  args: string[],
+): Promise<{ code: number | null; out: string; err: string }> {
   const proc = spawnRunstream("src/admin/cli.ts", args, { cwd, env: env() });
   const { code } = await proc.exited;
   return { code, out: proc.stdout(), err: proc.stderr() };
@@ -93,12 +102,23 @@ describe("one embedded PostgreSQL per data directory, shared by every process", 
     const list = await admin(cwd, ["projections", "list"]);
     expect(list.code, list.err).toBe(0);
     expect(list.out).toMatch(/runs/);
-    const created = await admin(cwd, ["tokens", "create", "--workspace", "default", "--role", "viewer", "--name", "cli"]);
+    const created = await admin(cwd, [
+      "tokens",
+      "create",
+      "--workspace",
+      "default",
+      "--role",
+      "viewer",
+      "--name",
+      "cli",
+    ]);
     expect(created.code, created.err).toBe(0);
 
     const worker = start(cwd, ["--worker-only"]);
     await worker.proc.waitForLog("worker started");
-    expect((await readRecord(data)).users.map((user) => user.pid).sort()).toEqual([api.proc.pid, worker.proc.pid].sort());
+    expect((await readRecord(data)).users.map((user) => user.pid).sort()).toEqual(
+      [api.proc.pid, worker.proc.pid].sort(),
+    );
     expect(await worker.proc.kill("SIGINT")).toEqual({ code: 0, signal: null });
 
     // Nobody stopped the API's server: same postmaster, and GraphQL still answers.
@@ -151,7 +171,9 @@ describe("one embedded PostgreSQL per data directory, shared by every process", 
     const a = start(cwd);
     const b = start(cwd);
     await Promise.all([a.proc.waitForLog("runstream started"), b.proc.waitForLog("runstream started")]);
-    const initialised = [a, b].filter(({ proc }) => proc.logs.some((line) => line.msg === "initialising embedded PostgreSQL"));
+    const initialised = [a, b].filter(({ proc }) =>
+      proc.logs.some((line) => line.msg === "initialising embedded PostgreSQL"),
+    );
     expect(initialised).toHaveLength(1);
     const record = await readRecord(data);
     expect(record.postmasterPid).toBe(await cluster.postmasterPid(pgdata));
@@ -173,7 +195,9 @@ describe("one embedded PostgreSQL per data directory, shared by every process", 
     await cluster.start(pgdata, port, (await import("../../src/config/logger.js")).createLogger("silent"));
     const password = (await readFile(path.join(data, "pg-password"), "utf8")).trim();
     const pg = (await import("pg")).default;
-    const client = new pg.Client({ connectionString: `postgres://postgres:${password}@127.0.0.1:${port}/postgres` });
+    const client = new pg.Client({
+      connectionString: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
+    });
     await client.connect();
     await client.query("ALTER ROLE postgres PASSWORD 'runstream-embedded'");
     await client.end();

@@ -77,9 +77,12 @@ export function spawnRunstream(script: string, args: string[], options: SpawnOpt
         );
         if (line) return line;
         if (child.exitCode !== null || child.signalCode !== null) {
-          throw new Error(`${script} exited (${child.exitCode ?? child.signalCode}) before "${msg}": ${err.slice(-2_000)}`);
+          throw new Error(
+            `${script} exited (${child.exitCode ?? child.signalCode}) before "${msg}": ${err.slice(-2_000)}${out.slice(-2_000)}`,
+          );
         }
-        if (Date.now() > deadline) throw new Error(`timed out waiting for "${msg}" from ${script}: ${err.slice(-2_000)}`);
+        if (Date.now() > deadline)
+          throw new Error(`timed out waiting for "${msg}" from ${script}: ${err.slice(-2_000)}`);
         await sleep(25);
       }
     },
