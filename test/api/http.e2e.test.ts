@@ -1,11 +1,8 @@
 import assert from "node:assert/strict";
 import { PassThrough } from "node:stream";
 import { PrismaPg } from "@prisma/adapter-pg";
-import pg from "pg";
 import { pino } from "pino";
 import { afterAll, beforeAll, test } from "vitest";
-import { startHttpServer } from "../../src/api/http-server.js";
-import type { AppContext } from "../../src/app/app-context.js";
 import { PrismaClient } from "../../src/generated/prisma/client.js";
 import { startTestApp, TEST_PIPELINE, type TestApp } from "../support/app.js";
 import { gql, gqlOk } from "../support/graphql-client.js";

@@ -7,11 +7,7 @@ import { afterAll, afterEach, describe, expect, it } from "vitest";
 import * as cluster from "../../src/db/embedded/cluster.js";
 import { isAlive } from "../../src/db/embedded/processes.js";
 import type { ServerRecord } from "../../src/db/embedded/shared-server.js";
-import {
-  killAllRunstreamProcesses,
-  type RunstreamProcess,
-  spawnRunstream,
-} from "../support/runstream-process.js";
+import { killAllRunstreamProcesses, spawnRunstream } from "../support/runstream-process.js";
 
 /**
  * The default path a newcomer takes: no DATABASE_URL, no DATA_DIR, a working directory whose ./data
