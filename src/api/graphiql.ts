@@ -1,9 +1,12 @@
+import path from "node:path";
 import type { GraphiQLOptions } from "graphql-yoga";
 
 /** Shown in GraphiQL's headers editor until the user pastes a real token; never a secret. */
 export const TOKEN_PLACEHOLDER = "Bearer <paste your API token here>";
 
-const FIRST_QUERY = `# Paste your API token in the Headers tab below (the first start printed it and saved it in DATA_DIR/admin-token).
+const firstQuery = (
+  tokenFile: string,
+) => `# Put your API token in Headers below (the first start printed it and saved it in ${tokenFile})
 query Runs {
   runs(first: 5) {
     edges { node { id pipeline status } }
@@ -11,13 +14,16 @@ query Runs {
 }
 `;
 
-/** GraphiQL's first screen: the headers tab open with the placeholder, and a one-line hint. */
-export const graphiqlOptions: GraphiQLOptions = {
+/**
+ * GraphiQL's first screen: the headers tab open with the placeholder, and a one-line hint naming
+ * the token's file as configured (GraphiQL is off in production, where no such file is made).
+ */
+export const graphiqlOptions = (dataDir: string): GraphiQLOptions => ({
   title: "runstream",
   headers: JSON.stringify({ Authorization: TOKEN_PLACEHOLDER }, null, 2),
-  defaultQuery: FIRST_QUERY,
+  defaultQuery: firstQuery(path.join(dataDir, "admin-token")),
   defaultEditorToolsVisibility: "headers",
-};
+});
 
 let page: Promise<string> | undefined;
 

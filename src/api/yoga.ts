@@ -38,7 +38,7 @@ export function createGraphQLHandler(app: AppContext) {
     schema: getSchema(),
     graphqlEndpoint: GRAPHQL_PATH,
     // Served from the installed package, with a token placeholder: never a secret in the page.
-    graphiql: graphiqlEnabled(app) ? graphiqlOptions : false,
+    graphiql: graphiqlEnabled(app) ? graphiqlOptions(app.config.DATA_DIR) : false,
     renderGraphiQL,
     landingPage: false,
     // /healthz and /readyz are served before Yoga (see http-server.ts).
