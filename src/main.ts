@@ -38,9 +38,14 @@ async function shutdown(signal: string): Promise<void> {
   logger.info({ signal }, "shutting down");
   const forced = setTimeout(() => process.exit(1), 20_000);
   forced.unref();
+  const began = performance.now();
+  const step = (what: string) => logger.debug({ ms: Math.round(performance.now() - began) }, what);
   await server?.close().catch((error) => logger.error({ err: error }, "closing the HTTP server failed"));
+  step("HTTP server closed");
   await worker?.stop().catch((error) => logger.error({ err: error }, "stopping the worker failed"));
+  step("worker stopped");
   await ctx?.close().catch((error) => logger.error({ err: error }, "closing the database failed"));
+  step("database closed");
   process.exit(0);
 }
 process.on("SIGINT", () => void shutdown("SIGINT"));

@@ -113,6 +113,12 @@ export async function postmasterPid(pgdata: string): Promise<number | null> {
   return ours ? pid : null;
 }
 
+/** The status line of postmaster.pid: "starting", "ready", "stopping" or "standby". */
+export async function postmasterStatus(pgdata: string): Promise<string | null> {
+  const lock = await readFile(path.join(pgdata, "postmaster.pid"), "utf8").catch(() => null);
+  return lock?.split("\n")[7]?.trim() || null;
+}
+
 export const logFile = (pgdata: string): string => path.join(pgdata, "log", "server.log");
 
 /** Starts the server on 127.0.0.1:`port` and waits until it accepts connections. */
@@ -136,14 +142,18 @@ export async function start(pgdata: string, port: number, logger: Logger): Promi
   );
 }
 
-/** Fast shutdown (sessions cut, nothing lost), waited for; SIGKILL when it does not end in time. */
-export async function stop(pgdata: string, timeoutMs = 10_000): Promise<void> {
+/**
+ * Fast shutdown (sessions cut, a checkpoint written, nothing lost). With `detach`, returns after
+ * `detach` ms even if the server is still writing its checkpoint: it is nobody's child and finishes
+ * alone, and a start meanwhile waits for it (below). Otherwise waits, then SIGKILL after `timeoutMs`.
+ */
+export async function stop(pgdata: string, timeoutMs = 10_000, detach?: number): Promise<void> {
   const pid = await postmasterPid(pgdata);
   if (pid === null) return;
   process.kill(pid, "SIGINT");
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + (detach ?? timeoutMs);
   while (isAlive(pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-  if (isAlive(pid)) {
+  if (isAlive(pid) && detach === undefined) {
     process.kill(pid, "SIGKILL");
     await rm(path.join(pgdata, "postmaster.pid"), { force: true });
   }

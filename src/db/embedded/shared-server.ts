@@ -87,7 +87,12 @@ async function stopUnrecordedServer(pgdata: string, pid: number, logger: Logger)
       `an older runstream (pid ${parent}) runs the embedded PostgreSQL of this data directory: stop it first`,
     );
   }
-  logger.warn({ pid }, "stopping an embedded PostgreSQL whose owner is gone (no record of it)");
+  if ((await cluster.postmasterStatus(pgdata)) === "stopping") {
+    // Its last user left it writing its shutdown checkpoint: wait for it to end.
+    logger.debug({ pid }, "waiting for the embedded PostgreSQL to finish stopping");
+  } else {
+    logger.warn({ pid }, "stopping an embedded PostgreSQL whose owner is gone (no record of it)");
+  }
   await cluster.stop(pgdata);
 }
 
@@ -144,7 +149,10 @@ export async function releaseServer(dataDir: string, pgdata: string, logger: Log
       );
       return false;
     }
-    if (record && (await cluster.postmasterPid(pgdata)) === record.postmasterPid) await cluster.stop(pgdata);
+    // Up to 500 ms for the shutdown checkpoint, so that Ctrl-C returns within a second; a server
+    // still finishing it is waited for by the next start.
+    if (record && (await cluster.postmasterPid(pgdata)) === record.postmasterPid)
+      await cluster.stop(pgdata, 10_000, 500);
     await writeRecord(dataDir, null);
     return true;
   });
