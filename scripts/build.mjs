@@ -37,4 +37,3 @@ try {
   console.error(`.build/ is not writable (${error.code}): using the bundle built at install`);
   process.exit(0);
 }
-console.error(`built ${result.outputFiles.map((file) => path.relative(root, file.path)).join(", ")}`);

@@ -9,6 +9,12 @@ export function createLogger(level: string, name = "runstream"): Logger {
   if (!process.stdout.isTTY) return pino(options);
   return pino(
     options,
-    pretty({ sync: true, colorize: true, ignore: "pid,hostname,name", translateTime: "SYS:HH:MM:ss.l" }),
+    pretty({
+      sync: true,
+      colorize: true,
+      singleLine: true,
+      ignore: "pid,hostname,name",
+      translateTime: "SYS:HH:MM:ss.l",
+    }),
   );
 }
