@@ -1,5 +1,5 @@
+import { InvalidInputError, InvalidStateError, NotFoundError } from "../shared/errors.js";
 import type { RunCommand } from "./commands.js";
-import { InvalidInputError, InvalidStateError, NotFoundError } from "./errors.js";
 import type { RunEvent } from "./events.js";
 import { isFinishedStep, isTerminal, nextStep, type Run, type RunState, type StepState } from "./state.js";
 

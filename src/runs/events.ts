@@ -1,3 +1,4 @@
+import type { StoredEvent } from "../event-store/event-store.js";
 import type { Json } from "../shared/json.js";
 
 /** Events of one run's stream. Every payload carries `at`, the time the command that caused it came in. */
@@ -90,5 +91,29 @@ export const RUN_EVENT_TYPES: readonly RunEventType[] = [
   "RunRerun",
 ];
 
-export const runStreamName = (runId: string): string => `run-${runId}`;
+/* The run stream's format, in one place: its name, its owner, and its events as stored. */
+
 export const RUN_STREAM_PREFIX = "run-";
+export const runStreamName = (runId: string): string => `${RUN_STREAM_PREFIX}${runId}`;
+/** The run a stored event belongs to, read from its stream's name. */
+export const runIdOfStream = (streamName: string): string => streamName.slice(RUN_STREAM_PREFIX.length);
+
+const RUN_EVENT_TYPE_SET: ReadonlySet<string> = new Set(RUN_EVENT_TYPES);
+
+export const isRunEventType = (type: string): type is RunEventType => RUN_EVENT_TYPE_SET.has(type);
+
+/**
+ * A stored event of a run stream as the typed event `decide` produced, or null for a type this
+ * version does not know (written by a newer one): folds skip it rather than fail. The payload is
+ * trusted because only `decide` writes run streams, through the command handler.
+ */
+export function toRunEvent(stored: Pick<StoredEvent, "type" | "data">): RunEvent | null {
+  if (!isRunEventType(stored.type)) return null;
+  return { type: stored.type, data: stored.data } as RunEvent;
+}
+
+/** The workspace owning a run, read from the run's first stored event; null if it is not a run start. */
+export function runWorkspaceOf(first: Pick<StoredEvent, "type" | "data"> | undefined): string | null {
+  const workspaceId = first?.type === "RunStarted" ? first.data.workspaceId : undefined;
+  return typeof workspaceId === "string" ? workspaceId : null;
+}

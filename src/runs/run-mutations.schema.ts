@@ -1,9 +1,9 @@
 import { builder } from "../api/builder.js";
-import { loadRun } from "../api/run-access.js";
-import { checkExpectedRevision, executeClientCommand } from "../api/run-commands.js";
+import { InvalidInputError } from "../shared/errors.js";
 import { deterministicUuid, newId } from "../shared/ids.js";
 import { type Json, jsonByteLength } from "../shared/json.js";
-import { InvalidInputError } from "./errors.js";
+import { loadRun } from "./run-access.js";
+import { checkExpectedRevision, executeClientCommand } from "./run-commands.js";
 
 /** Every mutation goes through the command handler and answers with the run after the command. */
 

@@ -1,5 +1,6 @@
+import type { StoredEvent } from "../event-store/event-store.js";
 import type { Json } from "../shared/json.js";
-import type { RunEvent } from "./events.js";
+import { type RunEvent, toRunEvent } from "./events.js";
 
 export type RunStatus = "PENDING" | "RUNNING" | "AWAITING_INPUT" | "COMPLETED" | "FAILED" | "CANCELLED";
 export type StepStatus = "PENDING" | "RUNNING" | "AWAITING_SELECTION" | "COMPLETED" | "FAILED" | "SKIPPED";
@@ -268,4 +269,17 @@ export function evolve(state: RunState, event: RunEvent): RunState {
       return unknown;
     }
   }
+}
+
+/** Folds stored events of a run's stream onto `state`; events of unknown types are skipped. */
+export function evolveStored(
+  state: RunState,
+  events: readonly Pick<StoredEvent, "type" | "data">[],
+): RunState {
+  let folded = state;
+  for (const stored of events) {
+    const event = toRunEvent(stored);
+    if (event !== null) folded = evolve(folded, event);
+  }
+  return folded;
 }

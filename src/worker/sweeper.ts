@@ -1,8 +1,8 @@
 import type { Logger } from "../config/logger.js";
 import type { PrismaClient } from "../db/prisma.js";
 import type { EventStore } from "../event-store/event-store.js";
-import { DomainError } from "../runs/errors.js";
 import { executeRunCommand } from "../runs/execute.js";
+import { DomainError } from "../shared/errors.js";
 import { effectiveLeaseExpiry } from "./leases.js";
 
 export interface SweeperDeps {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { InvalidInputError, InvalidStateError, NotFoundError } from "../../src/runs/errors.js";
 import type { StepState } from "../../src/runs/state.js";
+import { InvalidInputError, InvalidStateError, NotFoundError } from "../../src/shared/errors.js";
 import { at, command, ev, history, RUN_ID, STEPS } from "./fixtures.js";
 import { asRun, given } from "./given-when-then.js";
 

@@ -1,5 +1,5 @@
 /**
- * Expected failures of run commands. Each maps to one `extensions.code` of the public contract at the
+ * Expected failures of commands (runs, tokens, projections). Each maps to one `extensions.code` of the public contract at the
  * API edge; anything else is a bug and gets masked there.
  */
 export type DomainErrorCode = "BAD_USER_INPUT" | "NOT_FOUND" | "CONFLICT" | "INVALID_STATE";
@@ -21,17 +21,4 @@ export class NotFoundError extends DomainError {
 export class InvalidStateError extends DomainError {
   override name = "InvalidStateError";
   readonly code = "INVALID_STATE";
-}
-
-/** `expectedRevision` did not match the stream's current revision. */
-export class RevisionConflictError extends DomainError {
-  override name = "RevisionConflictError";
-  readonly code = "CONFLICT";
-  constructor(
-    readonly streamName: string,
-    readonly expected: string,
-    readonly actual: number | null,
-  ) {
-    super(`expected revision ${expected} of ${streamName} but it is at ${actual ?? "no stream"}`);
-  }
 }
