@@ -67,8 +67,15 @@ export type StepFailed = Event<
 export type RunCompleted = Event<"RunCompleted", { stepCount: number }>;
 export type RunFailed = Event<"RunFailed", { error: string; reason: "step-failed" | "stale" }>;
 export type RunCancelled = Event<"RunCancelled", { reason: string | null }>;
-/** `attempt`: the new attempt number of the retried step. */
-export type StepRetried = Event<"StepRetried", { stepId: string; attempt: number }>;
+/**
+ * `attempt`: the new attempt number of the retried step; `attempts`: the new attempt of it and of
+ * every step after it, all re-executed since their inputs change. Events stored before `attempts`
+ * existed reset the retried step alone, and still fold that way, as they were acted upon.
+ */
+export type StepRetried = Event<
+  "StepRetried",
+  { stepId: string; attempt: number; attempts?: Record<string, number> }
+>;
 /** `attempts`: the new attempt number of every step that will be executed again. */
 export type RunResumed = Event<"RunResumed", { fromStepId: string; attempts: Record<string, number> }>;
 export type RunRerun = Event<"RunRerun", { attempts: Record<string, number> }>;

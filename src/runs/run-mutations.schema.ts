@@ -2,6 +2,7 @@ import { builder } from "../api/builder.js";
 import { InvalidInputError } from "../shared/errors.js";
 import { deterministicUuid, newId } from "../shared/ids.js";
 import { type Json, jsonByteLength } from "../shared/json.js";
+import { holderHeartbeatExpiry } from "./lease.js";
 import { loadRun } from "./run-access.js";
 import { checkExpectedRevision, executeClientCommand } from "./run-commands.js";
 
@@ -153,21 +154,16 @@ builder.mutationField("failStaleRun", (t) =>
     },
     resolve: async (query, _root, args, ctx) => {
       const { prisma, config } = ctx.app;
-      // Heartbeats extend the lease in run_leases, outside the stream; the claim's expiry is the
-      // fallback while the worker holding the run has not sent one.
+      // Heartbeats extend the lease in run_leases, outside the stream: the decider needs them.
       const row = await prisma.run.findUnique({
         where: { id: args.runId },
         select: { workerId: true, leaseExpiresAt: true, lease: true },
       });
-      const expiresAt =
-        row?.lease && row.lease.workerId === row.workerId
-          ? row.lease.expiresAt
-          : (row?.leaseExpiresAt ?? null);
       await executeClientCommand(ctx, {
         type: "FailStaleRun",
         runId: args.runId,
         reason: args.reason ?? null,
-        leaseExpiresAt: expiresAt?.toISOString() ?? null,
+        heartbeatExpiresAt: (row && holderHeartbeatExpiry(row)?.toISOString()) ?? null,
         staleAfterMs: config.STALE_AFTER_MS,
       });
       return loadRun(ctx, query, args.runId);

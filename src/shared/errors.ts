@@ -22,3 +22,9 @@ export class InvalidStateError extends DomainError {
   override name = "InvalidStateError";
   readonly code = "INVALID_STATE";
 }
+
+/** The request contradicts an earlier one (e.g. a reused idempotency key with another request). */
+export class ConflictError extends DomainError {
+  override name = "ConflictError";
+  readonly code = "CONFLICT";
+}

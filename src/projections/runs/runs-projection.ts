@@ -42,7 +42,7 @@ const runIdOf = (event: StoredEvent): string => runIdOfStream(event.streamName);
  */
 export const runsProjection: Projection = {
   name: "runs",
-  version: 1,
+  version: 2,
   streamPrefix: RUN_STREAM_PREFIX,
   tables: ["runs", "steps"],
 
