@@ -172,11 +172,16 @@ const awaiting = (run: Run) => indexOf(run, "AWAITING_SELECTION");
 const toRedo = (run: Run) =>
   indexOf(run, "FAILED") ?? awaiting(run) ?? run.steps.filter((step) => step.status !== "PENDING").length - 1;
 
-function commandOf(move: Move, state: RunState, now: string, previous: RunCommand | null): RunCommand {
+function commandOf(
+  move: Move,
+  state: RunState,
+  now: string,
+  previous: RunCommand | null,
+  runId: string,
+): RunCommand {
   // A duplicate is the previous command again, as a client or worker retrying a call would send it.
   if (move.kind === "duplicate" && previous) return previous;
   const run = state.exists ? state : null;
-  const runId = RUN_ID;
   const worker = (pick: WorkerPick) => (pick === "holder" ? (run?.workerId ?? "w1") : pick);
   switch (move.kind) {
     case "retry":
@@ -265,9 +270,9 @@ function commandOf(move: Move, state: RunState, now: string, previous: RunComman
         willRetry: move.willRetry,
       };
     case "duplicate":
-      return { ...START, now };
+      return { ...START, runId, now };
     case "startAgain":
-      return { ...START, now, input: move.sameRequest ? START.input : { files: 2 } };
+      return { ...START, runId, now, input: move.sameRequest ? START.input : { files: 2 } };
   }
 }
 
@@ -275,7 +280,7 @@ function commandOf(move: Move, state: RunState, now: string, previous: RunComman
  * Plays the moves through decide and evolve, as the command handler does (fold, decide, append).
  * Anything decide throws that is not a DomainError is a bug and propagates.
  */
-export function play(history: Move[]): PlayedHistory {
+export function play(history: Move[], runId: string = RUN_ID): PlayedHistory {
   const played: Played[] = [];
   const events: PlayedHistory["events"] = [];
   let state = initialState();
@@ -296,17 +301,20 @@ export function play(history: Move[]): PlayedHistory {
     played.push({ command, before, outcome, after: state });
   };
   let clock = T0;
-  execute({ ...START, now: new Date(clock).toISOString() });
+  execute({ ...START, runId, now: new Date(clock).toISOString() });
   for (const next of history) {
     clock += next.dt * 1_000;
-    execute(commandOf(next, state, new Date(clock).toISOString(), played.at(-1)?.command ?? null));
+    execute(commandOf(next, state, new Date(clock).toISOString(), played.at(-1)?.command ?? null, runId));
   }
   return { played, events, state };
 }
 
 /** Settings of the property suites: a fixed seed unless told otherwise, and how many histories. */
-export function propertySettings(defaultRuns: number): { seed: number; numRuns: number } {
+export function propertySettings(
+  defaultRuns: number,
+  runsVariable = "PROPERTY_RUNS",
+): { seed: number; numRuns: number } {
   const seed = Number(process.env.PROPERTY_SEED ?? 20_261_125);
-  const numRuns = Number(process.env.PROPERTY_RUNS ?? defaultRuns);
+  const numRuns = Number(process.env[runsVariable] ?? defaultRuns);
   return { seed, numRuns };
 }
