@@ -49,6 +49,8 @@ async function waitForStatus(runId: string, status: string, timeoutMs = 30_000):
 }
 
 const stepOf = (run: RunJson, id: string) => run.steps.find((step) => step.id === id);
+/** The content of the first file `apply` patched. */
+const patchedBy = (run: RunJson) => (stepOf(run, "apply")?.output as Applied | undefined)?.files[0]?.content;
 const varKeywordOf = (run: RunJson, index: number) =>
   ((stepOf(run, "generate")?.alternatives ?? []) as Plan[])[index]?.choices.varKeyword;
 
@@ -62,7 +64,7 @@ describe("retrying a step of a COMPLETED run", () => {
     expect(varKeywordOf(run, 0)).toBe("const-when-safe");
     await gqlOk(app.baseUrl, SELECT, { runId: run.id, stepId: "generate", index: 0 });
     run = await waitForStatus(run.id, "COMPLETED");
-    const firstPatch = (stepOf(run, "apply")?.output as Applied).files[0]?.content;
+    const firstPatch = patchedBy(run);
     expect(firstPatch).toContain("const step = 2;");
 
     const refused = await gql(app.baseUrl, RETRY, { runId: run.id, stepId: "generate" });
@@ -91,7 +93,7 @@ describe("retrying a step of a COMPLETED run", () => {
 
     expect(stepOf(run, "generate")).toMatchObject({ attempt: 2, selectedIndex: 1 });
     expect(stepOf(run, "apply")).toMatchObject({ status: "COMPLETED", attempt: 2 });
-    const patch = (stepOf(run, "apply")?.output as Applied).files[0]?.content;
+    const patch = patchedBy(run);
     expect(patch).toContain("let step = 2;");
     expect(patch).not.toContain("const");
   });
@@ -116,7 +118,7 @@ describe("retrying a step of a COMPLETED run", () => {
     await gqlOk(app.baseUrl, SELECT, { runId: startRun.id, stepId: "generate", index: 1 });
     const run = await waitForStatus(startRun.id, "COMPLETED");
     expect(stepOf(run, "apply")).toMatchObject({ status: "COMPLETED", attempt: 1 });
-    expect((stepOf(run, "apply")?.output as Applied).files[0]?.content).toContain("let step = 2;");
+    expect(patchedBy(run)).toContain("let step = 2;");
   });
 });
 
