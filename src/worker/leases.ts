@@ -21,6 +21,18 @@ export class LeaseBook {
     });
   }
 
+  /**
+   * Writes this worker's lease row only where none exists (e.g. after a read model rebuild): a row
+   * another worker wrote, say the one that just took the run over, is never overwritten.
+   */
+  async restore(runId: string, now = new Date()): Promise<void> {
+    const expiresAt = new Date(now.getTime() + this.leaseMs);
+    await this.prisma.runLease.createMany({
+      data: [{ runId, workerId: this.workerId, expiresAt, heartbeatAt: now }],
+      skipDuplicates: true,
+    });
+  }
+
   /** Moves this worker's lease forward; false when its row is gone or another worker's. */
   async renew(runId: string, now = new Date()): Promise<boolean> {
     const { count } = await this.prisma.runLease.updateMany({

@@ -68,7 +68,7 @@ export async function executeClaimedRun(
         return;
       }
       // A missing row (e.g. a read model rebuild) is written again: the stream says we hold the run.
-      if (!(await leases.renew(runId))) await leases.hold(runId);
+      if (!(await leases.renew(runId))) await leases.restore(runId);
     } catch (error) {
       logger.warn({ err: error }, "heartbeat failed");
     } finally {

@@ -229,7 +229,7 @@ export const INVARIANTS: Invariant[] = [
     name: "a repeated start with the same idempotency key and request decides nothing; another request under it is a CONFLICT",
     check({ history, at }) {
       const played = history.played[at];
-      if (!played || played.command.type !== "StartRun" || !played.before.exists) return null;
+      if (played?.command.type !== "StartRun" || !played.before.exists) return null;
       const sameRequest = JSON.stringify(played.command.input) === JSON.stringify(played.before.input);
       if (sameRequest)
         return "events" in played.outcome && played.outcome.events.length === 0
