@@ -10,12 +10,12 @@ import { headPosition, openFixture, type ProjectionFixture } from "./support.js"
 
 /**
  * decide+evolve equals the read model: the histories the decider's property suite generates (same
- * arbitrary, same seed; PROPERTY_PROJECTION_RUNS of them, 200 by default) are appended to PostgreSQL
+ * arbitrary, same seed; PROPERTY_PROJECTION_RUNS of them, 1,000 by default) are appended to PostgreSQL
  * as the command handler appends them, and the runs projection must hold exactly the state evolve
  * folds. Halfway, the engine is stopped and a new one started, so the second half folds onto runs
  * read back from their rows (the round trip a restart or an evicted cache takes).
  */
-const { seed, numRuns } = propertySettings(200, "PROPERTY_PROJECTION_RUNS");
+const { seed, numRuns } = propertySettings(1_000, "PROPERTY_PROJECTION_RUNS");
 const histories: PlayedHistory[] = fc
   .sample(moves(), { seed, numRuns })
   .map((history, index) => play(history, `prop-${seed}-${index}`));
