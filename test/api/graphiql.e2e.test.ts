@@ -26,6 +26,7 @@ afterAll(async () => {
 
 /** An element's visible text; Monaco draws spaces as no-break spaces. */
 const textOf = async (page: Page, selector: string) =>
+  // biome-ignore lint/performance/useDomNodeTextContent: Playwright's innerText is the rendered text a user sees, which is what is asserted.
   (await page.locator(selector).first().innerText()).replaceAll("\u00a0", " ");
 /** Replaces the text of a GraphiQL (Monaco) editor, as pasting would. */
 async function replaceEditorText(page: Page, editor: string, text: string): Promise<void> {
