@@ -189,7 +189,9 @@ describe("one embedded PostgreSQL per data directory, shared by every process", 
     const { cwd, data, pgdata } = await newWorkDir();
     const first = start(cwd, ["--no-worker"]);
     await first.proc.waitForLog("runstream started");
+    const previous = await cluster.postmasterPid(pgdata);
     await first.proc.kill("SIGINT");
+    await stopped(previous);
     // Make it look like the old layout: the password written in the source, no password file.
     const port = 4590;
     await cluster.start(pgdata, port, (await import("../../src/config/logger.js")).createLogger("silent"));
