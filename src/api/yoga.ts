@@ -6,6 +6,7 @@ import type { Logger } from "../config/logger.js";
 import { streamingPlugins } from "../streaming/streaming-plugins.js";
 import type { GraphQLContext } from "./context.js";
 import { createMaskError, UNEXPECTED_ERROR_MESSAGE } from "./errors.js";
+import { corsFor } from "./origin-policy.js";
 import { currentRequestScope } from "./request-scope.js";
 import { getSchema } from "./schema.js";
 
@@ -50,6 +51,7 @@ export function createGraphQLHandler(app: AppContext, options: GraphQLHandlerOpt
         }
       : false,
     landingPage: false,
+    cors: corsFor(app.config),
     // /healthz and /readyz are served before Yoga (see http-server.ts).
     healthCheckEndpoint: "/graphql/health",
     logging: yogaLogger(logger),
