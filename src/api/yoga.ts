@@ -6,6 +6,7 @@ import type { Logger } from "../config/logger.js";
 import { streamingPlugins } from "../streaming/streaming-plugins.js";
 import type { GraphQLContext } from "./context.js";
 import { createMaskError, UNEXPECTED_ERROR_MESSAGE } from "./errors.js";
+import { useInputSafety } from "./input-safety.js";
 import { corsFor } from "./origin-policy.js";
 import { currentRequestScope } from "./request-scope.js";
 import { getSchema } from "./schema.js";
@@ -55,8 +56,11 @@ export function createGraphQLHandler(app: AppContext, options: GraphQLHandlerOpt
     // /healthz and /readyz are served before Yoga (see http-server.ts).
     healthCheckEndpoint: "/graphql/health",
     logging: yogaLogger(logger),
-    maskedErrors: { maskError: createMaskError(logger), errorMessage: UNEXPECTED_ERROR_MESSAGE },
-    plugins: [recordOperationName, ...authPlugins(app), ...streamingPlugins(app)],
+    maskedErrors: {
+      maskError: createMaskError(logger, app.config.UNAVAILABLE_RETRY_AFTER_MS),
+      errorMessage: UNEXPECTED_ERROR_MESSAGE,
+    },
+    plugins: [recordOperationName, useInputSafety(), ...authPlugins(app), ...streamingPlugins(app)],
     // An unauthenticated request fails here, before anything is parsed or executed.
     context: async ({ request }): Promise<GraphQLContext> => {
       const caller = await authenticate(app.db.pool, request);
