@@ -9,6 +9,7 @@ import { createMaskError, UNEXPECTED_ERROR_MESSAGE } from "./errors.js";
 import { useInputSafety } from "./input-safety.js";
 import { corsFor } from "./origin-policy.js";
 import { currentRequestScope } from "./request-scope.js";
+import { useResponseBudget } from "./response-budget.js";
 import { getSchema } from "./schema.js";
 
 export const GRAPHQL_PATH = "/graphql";
@@ -60,7 +61,17 @@ export function createGraphQLHandler(app: AppContext, options: GraphQLHandlerOpt
       maskError: createMaskError(logger, app.config.UNAVAILABLE_RETRY_AFTER_MS),
       errorMessage: UNEXPECTED_ERROR_MESSAGE,
     },
-    plugins: [recordOperationName, useInputSafety(), ...authPlugins(app), ...streamingPlugins(app)],
+    plugins: [
+      recordOperationName,
+      useInputSafety(),
+      ...authPlugins(app),
+      useResponseBudget({
+        maxLargeValues: app.config.MAX_LARGE_VALUES_PER_REQUEST,
+        maxResponseBytes: app.config.MAX_RESPONSE_BYTES,
+        maxConcurrent: app.config.MAX_EXPENSIVE_QUERIES_PER_TOKEN,
+      }),
+      ...streamingPlugins(app),
+    ],
     // An unauthenticated request fails here, before anything is parsed or executed.
     context: async ({ request }): Promise<GraphQLContext> => {
       const caller = await authenticate(app.db.pool, request);
