@@ -28,8 +28,8 @@ import type { GraphQLContext } from "./context.js";
  */
 export const LARGE_JSON_FIELDS = new Set(["input", "output", "alternatives", "data"]);
 
-/** Values a list field returns when its page size is not an argument (a run's steps). */
-const UNPAGED_LIST_ESTIMATE = 10;
+/** Values a list field returns when its page size is not an argument: a run's steps (pipelines have 2-4). */
+const UNPAGED_LIST_ESTIMATE = 5;
 const DEFAULT_PAGES: Record<string, number> = {
   runs: RUNS_DEFAULT_PAGE,
   runEvents: RUN_EVENTS_DEFAULT_PAGE,
