@@ -23,10 +23,15 @@ import type { GraphQLContext } from "./context.js";
  *    (aliases and fragments included; a list multiplies by its page size);
  * 2. the response's byte budget (`maxResponseBytes`): each large value is measured as it resolves
  *    and the request fails as a whole once the sum goes over it, so the response is never serialised;
- * 3. per API token, at most `maxConcurrent` such requests at once.
+ * 3. per API token, at most `maxConcurrent` expensive queries at once: queries that can return
+ *    EXPENSIVE_FROM large values or more (a page of runs with their inputs; one run with its steps is
+ *    not). Mutations are bounded by the command rate limit instead.
  * The query depth/size limits (src/auth/query-limits.ts or GraphQL Armor) are separate and compose.
  */
 export const LARGE_JSON_FIELDS = new Set(["input", "output", "alternatives", "data"]);
+
+/** A query that can return this many large values or more is expensive (see 3. above). */
+export const EXPENSIVE_FROM = 25;
 
 /** Values a list field returns when its page size is not an argument: a run's steps (pipelines have 2-4). */
 const UNPAGED_LIST_ESTIMATE = 5;
@@ -176,19 +181,25 @@ export function useResponseBudget(options: ResponseBudgetOptions): Plugin<GraphQ
         return;
       }
       const tokenId = args.contextValue.caller.tokenId;
-      const now = running.get(tokenId) ?? 0;
-      if (now >= options.maxConcurrent) {
-        setResultAndStopExecution({ errors: [busy(options.maxConcurrent)] });
-        return;
+      const expensive =
+        count >= EXPENSIVE_FROM && getOperationAST(args.document, args.operationName)?.operation === "query";
+      if (expensive) {
+        const now = running.get(tokenId) ?? 0;
+        if (now >= options.maxConcurrent) {
+          setResultAndStopExecution({ errors: [busy(options.maxConcurrent)] });
+          return;
+        }
+        running.set(tokenId, now + 1);
       }
-      running.set(tokenId, now + 1);
       const meter: Meter = { bytes: 0, exceeded: null };
       meters.set(args.contextValue, meter);
       return {
         onExecuteDone({ result, setResult }) {
-          const left = (running.get(tokenId) ?? 1) - 1;
-          if (left > 0) running.set(tokenId, left);
-          else running.delete(tokenId);
+          if (expensive) {
+            const left = (running.get(tokenId) ?? 1) - 1;
+            if (left > 0) running.set(tokenId, left);
+            else running.delete(tokenId);
+          }
           meters.delete(args.contextValue);
           // Over budget: the partial data is dropped here, so the large response is never serialised.
           if (meter.exceeded && !(Symbol.asyncIterator in (result as object))) {

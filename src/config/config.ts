@@ -82,7 +82,7 @@ const ConfigSchema = z.object({
   MAX_RESPONSE_BYTES: z.coerce.number().int().positive().default(20_000_000),
   /** Large JSON values (input, output, alternatives, data) one request may select, lists multiplied by page size. */
   MAX_LARGE_VALUES_PER_REQUEST: z.coerce.number().int().positive().default(250),
-  /** Queries selecting large JSON fields (input, output, alternatives, data) one token may run at once. */
+  /** Queries able to return 25+ large JSON values (a page of runs with inputs) one token may run at once. */
   MAX_EXPENSIVE_QUERIES_PER_TOKEN: z.coerce.number().int().positive().default(2),
   /** What a request failing during a database outage tells its client to wait before retrying. */
   UNAVAILABLE_RETRY_AFTER_MS: z.coerce.number().int().positive().default(2_000),
