@@ -41,3 +41,29 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   }
   return false;
 }
+
+/** How long a request waits for the database before it counts as unavailable (pools' connect timeout too). */
+export const DATABASE_DEADLINE_MS = 5_000;
+
+export class DatabaseUnavailableError extends Error {
+  override name = "DatabaseUnavailableError";
+}
+
+/**
+ * The database's answer, or DatabaseUnavailableError after `ms`: a stalled server (processes stopped,
+ * connections open but silent) fails the request fast instead of hanging it.
+ */
+export async function withDatabaseDeadline<T>(work: Promise<T>, ms = DATABASE_DEADLINE_MS): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new DatabaseUnavailableError(`no answer from the database within ${ms} ms`)),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
