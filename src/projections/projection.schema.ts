@@ -1,7 +1,7 @@
 import { GraphQLError } from "graphql";
 import { builder } from "../api/builder.js";
 import { roleAllows } from "../auth/roles.js";
-import { InvalidInputError } from "../runs/errors.js";
+import { InvalidInputError } from "../shared/errors.js";
 import { type RebuildResult, rebuildProjections } from "./rebuild.js";
 import { type RunningRebuild, rebuildLock } from "./rebuild-lock.js";
 import { projectionsNamed, UnknownProjectionError } from "./registry.js";
