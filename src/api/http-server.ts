@@ -3,15 +3,19 @@ import type { AddressInfo } from "node:net";
 import type { AppContext } from "../app/app-context.js";
 import { bodyTooLarge } from "../auth/body-limit.js";
 import { ensureApiTokens } from "../auth/bootstrap.js";
+import { redactUrl } from "../config/redact.js";
 import { newId } from "../shared/ids.js";
-import { sendMetrics } from "../streaming/metrics-endpoint.js";
+import { ignoreBody } from "./get-only.js";
 import { DEFAULT_READINESS, type ReadinessOptions } from "./health.js";
+import { METRICS_PATH, serveMetrics, startMetricsServer } from "./metrics-access.js";
 import { readinessEndpoint } from "./readiness-endpoint.js";
 import { type RequestScope, runInRequestScope } from "./request-scope.js";
 import { createGraphQLHandler } from "./yoga.js";
 
 export interface RunningHttpServer {
   port: number;
+  /** The metrics port when METRICS_PORT moves /metrics off the API's port. */
+  metricsPort: number | null;
   close(): Promise<void>;
 }
 
@@ -42,11 +46,14 @@ export async function startHttpServer(
   await ensureApiTokens(ctx);
   const graphql = createGraphQLHandler(ctx);
   const readyz = readinessEndpoint(ctx, options.readiness ?? DEFAULT_READINESS, logger);
+  const metricsServer = await startMetricsServer(ctx.config, logger);
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? "/").split("?")[0];
+    // GET-only endpoints never read a body sent along (see get-only.ts).
+    if (path === "/healthz" || path === "/readyz") ignoreBody(req, res);
     if (path === "/healthz") return sendJson(res, 200, { status: "ok" });
-    if (path === "/metrics") return sendMetrics(res);
+    if (path === METRICS_PATH && !metricsServer) return serveMetrics(req, res, ctx.config);
     if (path === "/readyz") return readyz(req, res);
     const refusal = bodyTooLarge(req, ctx.config.MAX_BODY_BYTES);
     if (refusal) return sendJson(res, refusal.status, refusal.body);
@@ -62,7 +69,7 @@ export async function startHttpServer(
       const line = {
         requestId: scope.requestId,
         method: req.method,
-        path: req.url,
+        path: redactUrl(req.url ?? "/"),
         status: res.statusCode,
         operation: scope.operationName,
         durationMs: Math.round(performance.now() - started),
@@ -92,7 +99,9 @@ export async function startHttpServer(
 
   return {
     port,
+    metricsPort: metricsServer?.port ?? null,
     async close() {
+      await metricsServer?.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       // Streams (subscriptions) never end by themselves: cut what is still open after the grace.

@@ -1,20 +1,38 @@
-import { type Logger, pino } from "pino";
+import { type DestinationStream, type Logger, pino } from "pino";
 import pretty from "pino-pretty";
+import { REDACTED, redactSecrets } from "./redact.js";
 
 export type { Logger };
 
-/** Readable lines on a terminal, JSON lines (one object per line) everywhere else. */
-export function createLogger(level: string, name = "runstream"): Logger {
-  const options = { name, level, base: { pid: process.pid } };
+/**
+ * Every logger of the process: structured secrets are censored by path, and every written line is
+ * scrubbed. Readable lines on a terminal (pino-pretty), JSON lines everywhere else.
+ */
+export function createLogger(level: string, name = "runstream", destination?: DestinationStream): Logger {
+  const options = {
+    name,
+    level,
+    base: { pid: process.pid },
+    redact: {
+      paths: [
+        "authorization",
+        "*.authorization",
+        "headers.authorization",
+        "*.headers.authorization",
+        "secret",
+      ],
+      censor: REDACTED,
+    },
+    hooks: { streamWrite: redactSecrets },
+  };
+  if (destination) return pino(options, destination);
   if (!process.stdout.isTTY) return pino(options);
-  return pino(
-    options,
-    pretty({
-      sync: true,
-      colorize: true,
-      singleLine: true,
-      ignore: "pid,hostname,name",
-      translateTime: "SYS:HH:MM:ss.l",
-    }),
-  );
+  const terminal = pretty({
+    sync: true,
+    colorize: true,
+    singleLine: true,
+    ignore: "pid,hostname,name",
+    translateTime: "SYS:HH:MM:ss.l",
+  });
+  return pino(options, terminal);
 }
