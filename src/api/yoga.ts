@@ -54,8 +54,10 @@ export function createGraphQLHandler(app: AppContext) {
     },
     plugins: [
       recordOperationName,
-      useInputSafety(),
       ...authPlugins(app),
+      // After the auth plugins: GraphQL Armor's token limit replaces the parse function outright, so
+      // input safety's parse wrapper (stack overflow → BAD_USER_INPUT) must wrap Armor's, not precede it.
+      useInputSafety(),
       useResponseBudget({
         maxLargeValues: app.config.MAX_LARGE_VALUES_PER_REQUEST,
         maxResponseBytes: app.config.MAX_RESPONSE_BYTES,
