@@ -3,6 +3,7 @@ import type { StoredEvent } from "../event-store/event-store.js";
 import { NotFoundError } from "../runs/errors.js";
 import { runStreamName } from "../runs/events.js";
 import type { GraphQLContext } from "./context.js";
+import { laggingRun } from "./read-model-lag.js";
 
 /**
  * Fails with NOT_FOUND unless the run exists in the caller's workspace. Checked on the event store
@@ -23,8 +24,13 @@ export function checkRunVisible(ctx: GraphQLContext, runId: string, first: Store
 
 type RunQuery = Omit<Parameters<PrismaClient["run"]["findUnique"]>[0], "where">;
 
-/** The run as the read model has it, with the selection the GraphQL query asked for. */
+/**
+ * The run as the read model has it, with the selection the GraphQL query asked for; or, when a
+ * command of this operation found the read model late, as that command's events say.
+ */
 export async function loadRun<Query extends RunQuery>(ctx: GraphQLContext, query: Query, runId: string) {
+  const folded = laggingRun(ctx, runId);
+  if (folded) return folded;
   const run = await ctx.app.prisma.run.findFirst({
     ...query,
     where: { id: runId, workspaceId: ctx.workspaceId },

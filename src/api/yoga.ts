@@ -6,6 +6,7 @@ import type { Logger } from "../config/logger.js";
 import { streamingPlugins } from "../streaming/streaming-plugins.js";
 import type { GraphQLContext } from "./context.js";
 import { createMaskError, UNEXPECTED_ERROR_MESSAGE } from "./errors.js";
+import { useReadModelLagNotes } from "./read-model-lag.js";
 import { currentRequestScope } from "./request-scope.js";
 import { getSchema } from "./schema.js";
 
@@ -54,7 +55,7 @@ export function createGraphQLHandler(app: AppContext, options: GraphQLHandlerOpt
     healthCheckEndpoint: "/graphql/health",
     logging: yogaLogger(logger),
     maskedErrors: { maskError: createMaskError(logger), errorMessage: UNEXPECTED_ERROR_MESSAGE },
-    plugins: [recordOperationName, ...authPlugins(app), ...streamingPlugins(app)],
+    plugins: [recordOperationName, useReadModelLagNotes(), ...authPlugins(app), ...streamingPlugins(app)],
     // An unauthenticated request fails here, before anything is parsed or executed.
     context: async ({ request }): Promise<GraphQLContext> => {
       const caller = await authenticate(app.db.pool, request);

@@ -10,7 +10,12 @@ import {
   STREAM_EXISTS,
 } from "@eventstore/db-client";
 import type { JsonObject } from "../../shared/json.js";
-import { type ExpectedRevision, InvalidPositionError, type NewEvent, type StoredEvent } from "../event-store.js";
+import {
+  type ExpectedRevision,
+  InvalidPositionError,
+  type NewEvent,
+  type StoredEvent,
+} from "../event-store.js";
 
 /**
  * Pure translations between our event store's terms and EventStoreDB/KurrentDB's, kept apart from
@@ -49,8 +54,7 @@ const MAX_U64 = (1n << 64n) - 1n;
  */
 export function encodeEsdbPosition(position: Position): string {
   const hex = (value: bigint) => {
-    if (value < 0n || value > MAX_U64)
-      throw new InvalidPositionError(`position part out of range: ${value}`);
+    if (value < 0n || value > MAX_U64) throw new InvalidPositionError(`position part out of range: ${value}`);
     return value.toString(16).padStart(HEX_WIDTH, "0");
   };
   return `${hex(position.commit)}-${hex(position.prepare)}`;

@@ -21,7 +21,9 @@ export interface LegacyPosition {
   seq: bigint;
 }
 
-export type DecodedPosition = { kind: "position"; value: bigint } | { kind: "legacy"; legacy: LegacyPosition };
+export type DecodedPosition =
+  | { kind: "position"; value: bigint }
+  | { kind: "legacy"; legacy: LegacyPosition };
 
 export function decodePosition(position: string): DecodedPosition {
   const current = /^[0-9a-f]{16}$/.exec(position);
