@@ -40,14 +40,14 @@ const READ_ALL = `SELECT ${COLUMNS} FROM rs_events e
   ORDER BY e.position LIMIT $2`;
 
 /**
- * READ_ALL cut where the data read so far reaches $4 bytes. A value above 1 kB may be stored
- * compressed, and a compressed size says little about the memory it takes once read: those are
- * measured as text (small ones by their stored size, which costs nothing).
+ * READ_ALL cut where the data read so far reaches $4 bytes. A compressed value's stored size says
+ * little about the memory it takes once read (1 MB of repetitive code stores in a few kB): those are
+ * measured as text; the others by their stored size, which costs nothing to know.
  */
 const READ_ALL_BOUNDED = `SELECT p.* FROM (
     SELECT s.*, sum(s.size) OVER (ORDER BY s.position ROWS UNBOUNDED PRECEDING) - s.size AS bytes_before
-    FROM (SELECT ${COLUMNS}, CASE WHEN pg_column_size(e.data) > 1024 THEN octet_length(e.data::text)
-                                  ELSE pg_column_size(e.data) END AS size
+    FROM (SELECT ${COLUMNS}, CASE WHEN pg_column_compression(e.data) IS NULL THEN pg_column_size(e.data)
+                                  ELSE octet_length(e.data::text) END AS size
           FROM rs_events e
           WHERE e.position > $1::bigint AND ($3::text IS NULL OR e.stream_name LIKE $3)
           ORDER BY e.position LIMIT $2) s
