@@ -238,7 +238,14 @@ export function describeEventStoreContract(
         const prefix = uniqueName("norm-");
         const { position } = await store.appendToStream(`${prefix}x`, newEvents(2));
         assert.equal(await store.normalizePosition(position), position);
-        for (const bad of ["", "junk", "7fffffffffffffff-7fffffffffffffff-1", "ffffffffffffffffff", "12 34"]) {
+        for (const bad of [
+          "",
+          "junk",
+          "7fffffffffffffff-7fffffffffffffff-1",
+          "ffffffffffffffffff",
+          "12 34",
+          "8000000000000000",
+        ]) {
           await assert.rejects(store.normalizePosition(bad), InvalidPositionError, JSON.stringify(bad));
         }
         // readAll refuses the same way (callers match the class, not a backend's name for it).
