@@ -57,9 +57,9 @@ const PAGE_SIZE = 5_000;
  * Event data per page at most, whatever the events' sizes: with the page being written and the next
  * one read ahead, about twice this is in memory at once.
  */
-const PAGE_BYTES = 16 * 1024 * 1024;
+const PAGE_BYTES = 8 * 1024 * 1024;
 /** The folded runs kept between pages are forgotten after this much event data has gone into them. */
-const CACHE_BYTES = 64 * 1024 * 1024;
+const CACHE_BYTES = 32 * 1024 * 1024;
 /** The swap waits this long for readers' locks before giving up and trying again. */
 const SWAP_LOCK_TIMEOUT_MS = 2_000;
 const SWAP_ATTEMPTS = 5;
