@@ -96,7 +96,11 @@ builder.subscriptionField("events", (t) =>
           candidates.push(await ctx.app.store.normalizePosition(position));
         } catch (error) {
           if (!(error instanceof InvalidPositionError)) throw error;
-          if (position === args.after) throw new InvalidInputError("`after` is not a position of `events`");
+          if (position === args.after) {
+            throw new InvalidInputError(
+              "`after` is not a position of `events`: subscribe from the start (no `after`), or resume each run from its revision with `runEvents(runId, after)`",
+            );
+          }
         }
       }
       const after = candidates.sort().at(-1) ?? null;
