@@ -1,3 +1,4 @@
+import type { Run as RunRow, Step } from "../../generated/prisma/client.js";
 import { currentPhase, type Run, type StepState } from "../../runs/state.js";
 import type { Json } from "../../shared/json.js";
 
@@ -40,6 +41,7 @@ export function stepRow(runId: string, step: StepState): Record<string, Json> {
     name: step.name,
     status: step.status,
     attempt: step.attempt,
+    automatic_retries: step.automaticRetries,
     progress: step.progress,
     message: step.message,
     output: step.output,
@@ -68,6 +70,7 @@ SELECT jsonb_build_object(
     'steps', COALESCE((
       SELECT jsonb_agg(jsonb_build_object(
         'id', s.id, 'name', s.name, 'index', s.index, 'status', s.status, 'attempt', s.attempt,
+        'automaticRetries', s.automatic_retries,
         'progress', s.progress, 'message', s.message, 'output', s.output,
         'outputTruncated', s.output_truncated, 'alternatives', s.alternatives,
         'selectedIndex', s.selected_index, 'error', s.error,
@@ -102,6 +105,7 @@ const STEP_COLUMNS: [string, string][] = [
   ["name", "text"],
   ["status", "text"],
   ["attempt", "int"],
+  ["automatic_retries", "int"],
   ["progress", "float8"],
   ["message", "text"],
   ["output", "jsonb"],
@@ -144,7 +148,7 @@ const date = (iso: string | null): Date | null => (iso === null ? null : new Dat
  * The run and its steps as the read model shows them once `projected` is applied, in the read
  * model's own shape (Prisma's): what the API answers with while the read model lags behind a command.
  */
-export function runRecord({ run, revision, position }: ProjectedRun) {
+export function runRecord({ run, revision, position }: ProjectedRun): RunRecord {
   return {
     id: run.id,
     workspaceId: run.workspaceId,
@@ -169,6 +173,7 @@ export function runRecord({ run, revision, position }: ProjectedRun) {
       name: step.name,
       status: step.status,
       attempt: step.attempt,
+      automaticRetries: step.automaticRetries,
       progress: step.progress,
       message: step.message,
       output: step.output,
@@ -182,4 +187,5 @@ export function runRecord({ run, revision, position }: ProjectedRun) {
   };
 }
 
-export type RunRecord = ReturnType<typeof runRecord>;
+/** Typed as Prisma's rows, so a column added to the read model without a value here does not compile. */
+export type RunRecord = RunRow & { steps: Step[] };

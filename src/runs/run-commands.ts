@@ -1,11 +1,11 @@
+import type { GraphQLContext } from "../api/context.js";
+import { noteReadModelLag } from "../api/read-model-lag.js";
 import { ReadModelTimeoutError } from "../projections/projection-engine.js";
 import { runRecord } from "../projections/runs/run-rows.js";
-import type { ClientCommand } from "../runs/commands.js";
-import { InvalidInputError } from "../runs/errors.js";
-import { runStreamName } from "../runs/events.js";
-import { executeRunCommand } from "../runs/execute.js";
-import type { GraphQLContext } from "./context.js";
-import { noteReadModelLag } from "./read-model-lag.js";
+import { InvalidInputError } from "../shared/errors.js";
+import type { ClientCommand } from "./commands.js";
+import { runStreamName } from "./events.js";
+import { executeRunCommand } from "./execute.js";
 import { checkRunVisible } from "./run-access.js";
 
 /** Distributes the fields every client command carries: the run, and the time it came in. */
