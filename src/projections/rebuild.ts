@@ -119,8 +119,8 @@ export async function rebuildForVersionChange(deps: RebuildDeps, projection: Pro
 }
 
 /**
- * The lock is held by a transaction that writes nothing (so it takes no transaction id and holds no
- * reader of the global order back) for as long as the rebuild runs on other connections.
+ * The lock is held by a transaction that writes nothing, for as long as the rebuild runs on other
+ * connections.
  */
 async function withRebuildLock(
   deps: RebuildDeps,

@@ -8,7 +8,7 @@ export const SEQUENCER_HOLD_LIMIT_MS = 5_000;
 /**
  * The PostgreSQL event store owns its tables (the read models' migrations live with Prisma). Every
  * statement is idempotent, so every process runs this at start; it also converts a store written by
- * an earlier version (see LEGACY_CONVERSION).
+ * an earlier version (the DO block below).
  *
  * `position` is the global order: a plain number the store assigns in commit order under one lock
  * (the sequencer, see rs_append_batch and docs/global-log.md), so readers follow it with no filter,
