@@ -1,4 +1,5 @@
 import { createRequire } from "node:module";
+import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { StepResult } from "../pipelines/pipeline.js";
@@ -20,8 +21,11 @@ const THREAD_ENTRY = new URL(
   `./step-thread${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`,
   import.meta.url,
 );
+// tsx's ESM API (its `import` export); require.resolve would name the CommonJS build instead.
 const TSX_API = THREAD_ENTRY.pathname.endsWith(".ts")
-  ? pathToFileURL(createRequire(import.meta.url).resolve("tsx/esm/api")).href
+  ? pathToFileURL(
+      path.join(path.dirname(createRequire(import.meta.url).resolve("tsx/package.json")), "dist/esm/api/index.mjs"),
+    ).href
   : null;
 const BOOT = `
 const { workerData } = require("node:worker_threads");
