@@ -24,7 +24,10 @@ const THREAD_ENTRY = new URL(
 // tsx's ESM API (its `import` export); require.resolve would name the CommonJS build instead.
 const TSX_API = THREAD_ENTRY.pathname.endsWith(".ts")
   ? pathToFileURL(
-      path.join(path.dirname(createRequire(import.meta.url).resolve("tsx/package.json")), "dist/esm/api/index.mjs"),
+      path.join(
+        path.dirname(createRequire(import.meta.url).resolve("tsx/package.json")),
+        "dist/esm/api/index.mjs",
+      ),
     ).href
   : null;
 const BOOT = `
