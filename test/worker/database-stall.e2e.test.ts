@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, test } from "vitest";
@@ -48,7 +48,8 @@ function signal(pids: number[], name: NodeJS.Signals): void {
 }
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(path.join(process.cwd(), ".test-stall-"));
+  await mkdir(path.join(process.cwd(), ".test-data"), { recursive: true });
+  dataDir = await mkdtemp(path.join(process.cwd(), ".test-data", "stall-"));
   server = await startEmbeddedPostgres({
     dataDir,
     database: "stall",
@@ -79,7 +80,7 @@ test("a 30 s database stall under running runs ends with every run completed, wi
   for (let index = 0; index < RUNS; index++) {
     runIds.push(
       await startRun(ctx.store, ctx.pipelines, "autofix", {
-        files: [{ path: `f${index}.js`, content: "var a = 1;  \n" }],
+        files: [{ path: `f${index}.js`, content: "let a = 1;  \n" }],
         delayMs: 3_000,
       }),
     );
