@@ -1,4 +1,3 @@
-import { setPriority } from "node:os";
 import { parentPort } from "node:worker_threads";
 import type { PipelineDefinition, StepResult } from "../pipelines/pipeline.js";
 import type { Json } from "../shared/json.js";
@@ -9,14 +8,6 @@ import type { StepTask, ThreadMessage } from "./step-thread-protocol.js";
  * and reports progress and the result to the worker. The worker stops a thread by terminating it
  * (cancellation, lost lease, time budget), so nothing here needs to watch for an abort.
  */
-
-// On Linux, priority is per thread and 0 names the calling thread: a step yields the CPU to the
-// thread serving the API, leases and heartbeats whenever both want it.
-try {
-  setPriority(0, 19);
-} catch {
-  // Not permitted here: the step runs at the process's priority.
-}
 
 const port = parentPort;
 if (!port) throw new Error("step-thread.ts runs only as a worker thread");

@@ -51,11 +51,20 @@ export class StepThreads {
   constructor(private readonly settings: { memoryMb: number; maxIdle: number }) {}
 
   private spawn(): Worker {
-    return new Worker(BOOT, {
+    const thread = new Worker(BOOT, {
       eval: true,
       workerData: { entry: THREAD_ENTRY.href, tsxApi: TSX_API },
       resourceLimits: { maxOldGenerationSizeMb: this.settings.memoryMb },
     });
+    // An idle thread may still die (a step's stray promise rejecting later): an 'error' event with no
+    // listener would take the whole process down, so there is always one, and a dead thread leaves
+    // the idle list. A busy thread's own listeners fail its step.
+    thread.on("error", () => undefined);
+    thread.on("exit", () => {
+      const index = this.idle.indexOf(thread);
+      if (index >= 0) this.idle.splice(index, 1);
+    });
+    return thread;
   }
 
   run(task: StepTask, options: StepRunOptions): Promise<StepResult> {

@@ -20,6 +20,7 @@ const corpus = [
       "var a = 1, b = a == 2;",
       "label: var z = 3;",
       "const s = `template  ",
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the user's code holds a template literal
       "  keeps ${total == 1}  spaces`;",
       "console.log(a), console.log(b);",
       "(() => { debugger; })();",

@@ -1,4 +1,4 @@
-import * as typescriptParser from "@typescript-eslint/parser";
+import { createRequire } from "node:module";
 import { type ESLint, Linter, type Rule, type SourceCode } from "eslint";
 import type { ScriptKind } from "./languages.js";
 import { type VarSafety, varSafety } from "./var-safety.js";
@@ -80,6 +80,14 @@ const rules: Record<string, Rule.RuleModule> = {
   },
 };
 
+// typescript-eslint's parser loads TypeScript itself (megabytes of code): only once a .ts file comes.
+const require = createRequire(import.meta.url);
+let typescriptParser: Linter.Parser | null = null;
+const loadTypescriptParser = (): Linter.Parser => {
+  typescriptParser ??= require("@typescript-eslint/parser") as Linter.Parser;
+  return typescriptParser;
+};
+
 const plugin: ESLint.Plugin = { meta: { name: "runstream" }, rules };
 const linter = new Linter({ configType: "flat" });
 
@@ -99,7 +107,7 @@ function configFor(kind: ScriptKind): Linter.Config[] {
       languageOptions: {
         ecmaVersion: "latest",
         sourceType: kind.sourceType,
-        ...(kind.typescript ? { parser: typescriptParser } : {}),
+        ...(kind.typescript ? { parser: loadTypescriptParser() } : {}),
         parserOptions: { ecmaFeatures: { jsx: kind.jsx } },
       },
       rules: RULES,
@@ -141,5 +149,14 @@ export function parseProblem(text: string, kind: ScriptKind): string | null {
   const fatal = linter
     .verify(text, [{ ...configFor(kind)[0], rules: {} }], fileNameFor(kind))
     .find((message) => message.fatal);
+  forgetLastParse();
   return fatal ? `line ${fatal.line}: ${fatal.message}` : null;
+}
+
+/**
+ * The Linter keeps the last file's SourceCode (AST, tokens, scopes: hundreds of MB for a large file)
+ * until the next verify; a reused step thread would hold it while idle. Parsing nothing lets it go.
+ */
+export function forgetLastParse(): void {
+  linter.verify("", [{ rules: {} }], "empty.js");
 }

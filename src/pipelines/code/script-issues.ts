@@ -2,7 +2,7 @@ import type { AST, Linter } from "eslint";
 import { type Issue, issue, type RuleId } from "./issues.js";
 import type { ScriptKind } from "./languages.js";
 import { lineAt, lineStarts, wholeLines } from "./lines.js";
-import { lintScript, type ScriptFacts } from "./lint.js";
+import { forgetLastParse, lintScript, type ScriptFacts } from "./lint.js";
 import {
   findMissingFinalNewline,
   findTodoMarkers,
@@ -131,5 +131,9 @@ export function scriptIssues(path: string, text: string, kind: ScriptKind, rules
     return [error, ...(rules.includes("missing-final-newline") ? findMissingFinalNewline(path, text) : [])];
   }
   const found: Found = { facts, path, text, starts };
-  return rules.flatMap((rule) => RULE_ISSUES[rule](found));
+  try {
+    return rules.flatMap((rule) => RULE_ISSUES[rule](found));
+  } finally {
+    forgetLastParse();
+  }
 }
