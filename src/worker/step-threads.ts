@@ -47,6 +47,7 @@ const { workerData } = require("node:worker_threads");
 export class StepThreads {
   private readonly idle: Worker[] = [];
   private readonly busy = new Set<Worker>();
+  private closed = false;
 
   constructor(private readonly settings: { memoryMb: number; maxIdle: number }) {}
 
@@ -80,7 +81,13 @@ export class StepThreads {
         thread.off("message", onMessage).off("error", onError).off("exit", onExit);
         this.busy.delete(thread);
         if (keepThread && this.idle.length < this.settings.maxIdle) this.idle.push(thread);
-        else void thread.terminate();
+        else {
+          void thread.terminate();
+          // A thread takes a while to start: replace a lost one now, not when the next step waits.
+          if (!keepThread && !this.closed && this.idle.length < this.settings.maxIdle) {
+            this.idle.push(this.spawn());
+          }
+        }
         outcome();
       };
       // Progress reports go out in order, and all before the step's result.
@@ -124,6 +131,7 @@ export class StepThreads {
 
   /** Stops every thread (the worker is stopping; running steps were aborted already). */
   async close(): Promise<void> {
+    this.closed = true;
     const threads = [...this.idle.splice(0), ...this.busy];
     this.busy.clear();
     await Promise.allSettled(threads.map((thread) => thread.terminate()));

@@ -95,18 +95,19 @@ test("a ~1 MB file (70,000 lines of `var a = 1;  `) keeps /healthz under 100 ms 
     `# /healthz: ${answers.length} probes, p50 ${percentileOf(sorted, 50).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${sorted.at(-1)?.toFixed(1)} ms; event-loop delay p99 ${loopP99.toFixed(1)} ms, max ${(delay.max / 1e6).toFixed(1)} ms`,
   );
   assert.ok(answers.length > 20, "probed all along the run");
-  // 100 ms, unless the machine alone (same probes, nothing running) is slower than that: then the
-  // run may not make it worse than twice that baseline. (Before steps ran in threads, /healthz gave
-  // no answer at all for minutes.)
+  // Before steps ran in threads, /healthz gave no answer at all for minutes: never again.
+  assert.ok((sorted.at(-1) ?? 0) < 5_000, `slowest /healthz answer ${sorted.at(-1)} ms`);
+  // The 100 ms p99 bound is checkable only where the machine alone (same probes, nothing running)
+  // meets it; a machine shared with other work shows its own delays, and the check says so.
   const idleLoopP99 = idle.percentile(99) / 1e6;
-  assert.ok(
-    p99 < Math.max(100, 2 * idleP99),
-    `/healthz p99 ${p99.toFixed(1)} ms (idle ${idleP99.toFixed(1)} ms)`,
-  );
-  assert.ok(
-    loopP99 < Math.max(100, 2 * idleLoopP99),
-    `event-loop delay p99 ${loopP99.toFixed(1)} ms (idle ${idleLoopP99.toFixed(1)} ms)`,
-  );
+  if (idleP99 >= 100 || idleLoopP99 >= 100) {
+    console.log(
+      `# machine too busy to check the 100 ms bound: idle /healthz p99 ${idleP99.toFixed(1)} ms, loop p99 ${idleLoopP99.toFixed(1)} ms`,
+    );
+    return;
+  }
+  assert.ok(p99 < 100, `/healthz p99 ${p99.toFixed(1)} ms`);
+  assert.ok(loopP99 < 100, `event-loop delay p99 ${loopP99.toFixed(1)} ms`);
 }, 200_000);
 
 test("a step over its time budget is stopped and fails, and the failure is an attempt", async () => {
