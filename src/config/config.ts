@@ -44,6 +44,8 @@ const ConfigSchema = z.object({
   STEP_TIMEOUT_MS: z.coerce.number().int().positive().default(300_000),
   /** Heap limit of each step executor thread, in MB: a step over it kills its thread, not the process. */
   STEP_MEMORY_MB: z.coerce.number().int().positive().default(1_024),
+  /** Step executor threads per worker process; defaults to the cores available (at most WORKER_CONCURRENCY). */
+  STEP_THREADS: z.coerce.number().int().positive().optional(),
   /** Authentication and limits (src/auth). Unset switches default to on, except in production. */
   GRAPHIQL: booleanFlag.optional(),
   GRAPHQL_INTROSPECTION: booleanFlag.optional(),

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { hostname } from "node:os";
+import { availableParallelism, hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { AppContext } from "../app/app-context.js";
 import { RUN_STREAM_PREFIX } from "../runs/events.js";
@@ -51,7 +51,11 @@ export async function startWorker(ctx: AppContext, options: WorkerOptions = {}):
   const stopping = new AbortController();
   const active = new Map<string, Promise<void>>();
   const wakeup = new Wakeup();
-  const threads = new StepThreads({ memoryMb: config.STEP_MEMORY_MB, maxIdle: concurrency });
+  // More threads than cores only share the same CPUs, each with its own parser and heap.
+  const threads = new StepThreads({
+    memoryMb: config.STEP_MEMORY_MB,
+    size: Math.min(concurrency, config.STEP_THREADS ?? availableParallelism()),
+  });
   const executorDeps = {
     store,
     pipelines: ctx.pipelines,

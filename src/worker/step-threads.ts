@@ -48,8 +48,39 @@ export class StepThreads {
   private readonly idle: Worker[] = [];
   private readonly busy = new Set<Worker>();
   private closed = false;
+  /** Slots taken (checked and taken in one go, so two callers cannot take the last one). */
+  private inUse = 0;
 
-  constructor(private readonly settings: { memoryMb: number; maxIdle: number }) {}
+  /** Steps waiting for a thread, oldest first. */
+  private readonly waiting: (() => void)[] = [];
+
+  /** `size` threads at most: each holds a parser and its heap, and steps beyond them queue. */
+  constructor(private readonly settings: { memoryMb: number; size: number }) {}
+
+  /** Takes a slot once one is free (false if `signal` aborted first). */
+  private async slot(signal: AbortSignal): Promise<boolean> {
+    while (this.inUse >= this.settings.size) {
+      if (signal.aborted) return false;
+      await new Promise<void>((resolve) => {
+        const wake = (): void => {
+          signal.removeEventListener("abort", wake);
+          const index = this.waiting.indexOf(wake);
+          if (index >= 0) this.waiting.splice(index, 1);
+          resolve();
+        };
+        this.waiting.push(wake);
+        signal.addEventListener("abort", wake, { once: true });
+      });
+    }
+    if (signal.aborted) return false;
+    this.inUse++;
+    return true;
+  }
+
+  private release(): void {
+    this.inUse--;
+    this.waiting.shift()?.();
+  }
 
   private spawn(): Worker {
     const thread = new Worker(BOOT, {
@@ -68,7 +99,8 @@ export class StepThreads {
     return thread;
   }
 
-  run(task: StepTask, options: StepRunOptions): Promise<StepResult> {
+  async run(task: StepTask, options: StepRunOptions): Promise<StepResult> {
+    if (!(await this.slot(options.signal))) throw options.signal.reason;
     const thread = this.idle.pop() ?? this.spawn();
     this.busy.add(thread);
     return new Promise<StepResult>((resolve, reject) => {
@@ -80,11 +112,12 @@ export class StepThreads {
         options.signal.removeEventListener("abort", onAbort);
         thread.off("message", onMessage).off("error", onError).off("exit", onExit);
         this.busy.delete(thread);
-        if (keepThread && this.idle.length < this.settings.maxIdle) this.idle.push(thread);
+        this.release();
+        if (keepThread && this.idle.length < this.settings.size) this.idle.push(thread);
         else {
           void thread.terminate();
           // A thread takes a while to start: replace a lost one now, not when the next step waits.
-          if (!keepThread && !this.closed && this.idle.length < this.settings.maxIdle) {
+          if (!keepThread && !this.closed && this.idle.length < this.settings.size) {
             this.idle.push(this.spawn());
           }
         }
