@@ -55,6 +55,7 @@ export async function startWorker(ctx: AppContext, options: WorkerOptions = {}):
   const threads = new StepThreads({
     memoryMb: config.STEP_MEMORY_MB,
     size: Math.min(concurrency, config.STEP_THREADS ?? availableParallelism()),
+    preload: ctx.pipelines.list().flatMap((pipeline) => (pipeline.module ? [pipeline.module.url] : [])),
   });
   const executorDeps = {
     store,

@@ -1,4 +1,4 @@
-import { parentPort } from "node:worker_threads";
+import { parentPort, workerData } from "node:worker_threads";
 import type { PipelineDefinition, StepResult } from "../pipelines/pipeline.js";
 import type { Json } from "../shared/json.js";
 import type { StepTask, ThreadMessage } from "./step-thread-protocol.js";
@@ -42,6 +42,10 @@ async function run(task: StepTask): Promise<StepResult> {
     limits: task.limits,
   });
 }
+
+// Warm the module cache with the worker's pipeline modules while no step is waiting yet.
+const preload: string[] = Array.isArray(workerData?.preload) ? workerData.preload : [];
+for (const url of preload) void import(url).catch(() => undefined);
 
 port.on("message", (task: StepTask) => {
   run(task).then(

@@ -55,7 +55,13 @@ export class StepThreads {
   private readonly waiting: (() => void)[] = [];
 
   /** `size` threads at most: each holds a parser and its heap, and steps beyond them queue. */
-  constructor(private readonly settings: { memoryMb: number; size: number }) {}
+  /**
+   * `preload`: pipeline modules every thread imports as it starts. Threads are started at once and
+   * kept, so the first step of a run does not wait for a thread to boot and load its parser.
+   */
+  constructor(private readonly settings: { memoryMb: number; size: number; preload: string[] }) {
+    for (let index = 0; index < settings.size; index++) this.idle.push(this.spawn());
+  }
 
   /** Takes a slot once one is free (false if `signal` aborted first). */
   private async slot(signal: AbortSignal): Promise<boolean> {
@@ -85,7 +91,7 @@ export class StepThreads {
   private spawn(): Worker {
     const thread = new Worker(BOOT, {
       eval: true,
-      workerData: { entry: THREAD_ENTRY.href, tsxApi: TSX_API },
+      workerData: { entry: THREAD_ENTRY.href, tsxApi: TSX_API, preload: this.settings.preload },
       resourceLimits: { maxOldGenerationSizeMb: this.settings.memoryMb },
     });
     // An idle thread may still die (a step's stray promise rejecting later): an 'error' event with no
