@@ -4,6 +4,8 @@ import { pendingMigrations } from "../db/migrate.js";
 export interface ReadinessOptions {
   /** Events a projection may still have to apply while the process counts as ready. */
   maxProjectionLag: number;
+  /** How long one append may hold the event log's order (others queue behind it) while ready; 1 s. */
+  maxAppendHoldMs?: number;
   /** Each check fails when it takes longer than this (a hung database must not hang the probe). */
   checkTimeoutMs: number;
 }
@@ -11,7 +13,11 @@ export interface ReadinessOptions {
 export const DEFAULT_READINESS: ReadinessOptions = { maxProjectionLag: 100, checkTimeoutMs: 2_000 };
 
 /** Why the process is not ready, in words that name no host, port, driver or error text. */
-export type NotReadyCause = "database unreachable" | "pending migrations" | "projections behind";
+export type NotReadyCause =
+  | "database unreachable"
+  | "pending migrations"
+  | "projections behind"
+  | "appends stalled";
 
 export interface Readiness {
   ready: boolean;
@@ -54,10 +60,10 @@ export async function checkReadiness(
     return {
       ready: false,
       cause: "database unreachable",
-      checks: { database, migrations: skipped, projections: skipped },
+      checks: { database, migrations: skipped, projections: skipped, eventLog: skipped },
     };
   }
-  const [migrations, projections] = await Promise.all([
+  const [migrations, projections, eventLog] = await Promise.all([
     check(ms, async () => {
       const pending = await pendingMigrations(ctx.db.pool);
       return pending.length === 0 ? { ok: true } : { ok: false, detail: { pending } };
@@ -68,8 +74,21 @@ export async function checkReadiness(
       const lag = Object.fromEntries(statuses.map((status) => [status.name, status.lag]));
       return { ok: behind.length === 0, detail: { lag, maxLag: options.maxProjectionLag } };
     }),
+    // A stalled append holds every other one back (lag 0 would then be a lie): not ready meanwhile.
+    check(ms, async () => {
+      const status = await ctx.store.appendStatus?.();
+      if (!status) return { ok: true };
+      const maxHoldMs = options.maxAppendHoldMs ?? 1_000;
+      return { ok: status.heldForMs <= maxHoldMs, detail: { ...status, maxHoldMs } };
+    }),
   ]);
-  const checks = { database, migrations, projections };
-  const cause = !migrations.ok ? "pending migrations" : !projections.ok ? "projections behind" : undefined;
+  const checks = { database, migrations, projections, eventLog };
+  const cause = !migrations.ok
+    ? "pending migrations"
+    : !projections.ok
+      ? "projections behind"
+      : !eventLog.ok
+        ? "appends stalled"
+        : undefined;
   return cause ? { ready: false, cause, checks } : { ready: true, checks };
 }

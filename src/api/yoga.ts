@@ -9,6 +9,7 @@ import { createMaskError, UNEXPECTED_ERROR_MESSAGE } from "./errors.js";
 import { graphiqlOptions, renderGraphiQL } from "./graphiql.js";
 import { useInputSafety } from "./input-safety.js";
 import { corsFor } from "./origin-policy.js";
+import { useReadModelLagNotes } from "./read-model-lag.js";
 import { currentRequestScope } from "./request-scope.js";
 import { useResponseBudget } from "./response-budget.js";
 import { getSchema } from "./schema.js";
@@ -54,6 +55,7 @@ export function createGraphQLHandler(app: AppContext) {
     },
     plugins: [
       recordOperationName,
+      useReadModelLagNotes(),
       ...authPlugins(app),
       // After the auth plugins: GraphQL Armor's token limit replaces the parse function outright, so
       // input safety's parse wrapper (stack overflow → BAD_USER_INPUT) must wrap Armor's, not precede it.

@@ -39,7 +39,7 @@ describe("/readyz tells strangers the status and its cause, admins every check",
     expect(status).toBe(200);
     const body = JSON.parse(text) as { ready: boolean; checks: Record<string, { ok: boolean }> };
     expect(body.ready).toBe(true);
-    expect(Object.keys(body.checks).sort()).toEqual(["database", "migrations", "projections"]);
+    expect(Object.keys(body.checks).sort()).toEqual(["database", "eventLog", "migrations", "projections"]);
   });
 
   it("says `database unreachable` (not pending migrations) when the database is down, and nothing of its address", async () => {
