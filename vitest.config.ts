@@ -25,6 +25,9 @@ export default defineConfig({
       exclude: ["src/generated/**"],
       reporter: ["text-summary", "html", "json-summary"],
       reportsDirectory: "coverage",
+      // A little under what the suite reached (2026-11-25: statements 83.8%, branches 75.6%,
+      // functions 85.0%, lines 86.8%), so a change that drops tests shows up.
+      thresholds: { statements: 81, branches: 73, functions: 82, lines: 84 },
     },
     projects: [
       {
