@@ -1,11 +1,20 @@
-import { GraphQLError } from "graphql";
+import { GraphQLError, type GraphQLErrorExtensions } from "graphql";
 import type { MaskError } from "graphql-yoga";
 import type { Logger } from "../config/logger.js";
 import { DomainError } from "../runs/errors.js";
+import type { ErrorCode } from "../shared/error-codes.js";
 import { newId } from "../shared/ids.js";
 import { currentRequestScope } from "./request-scope.js";
 
 export const UNEXPECTED_ERROR_MESSAGE = "Unexpected error.";
+
+/**
+ * An expected failure raised as a plain GraphQL error: it passes the masking below unchanged, with
+ * one of the public codes. `http` in `extensions` sets the status where the error ends the request
+ * before execution (Yoga strips it from the response body).
+ */
+export const publicError = (code: ErrorCode, message: string, extensions: GraphQLErrorExtensions = {}) =>
+  new GraphQLError(message, { extensions: { code, ...extensions } });
 
 function domainErrorOf(error: unknown): DomainError | null {
   if (error instanceof DomainError) return error;
@@ -48,7 +57,7 @@ export function createMaskError(logger: Logger): MaskError {
     );
     return new GraphQLError(message, {
       ...location,
-      extensions: { code: "INTERNAL_SERVER_ERROR", correlationId },
+      extensions: { code: "INTERNAL_SERVER_ERROR" satisfies ErrorCode, correlationId },
     });
   };
 }

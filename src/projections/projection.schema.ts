@@ -1,5 +1,5 @@
-import { GraphQLError } from "graphql";
 import { builder } from "../api/builder.js";
+import { forbidden } from "../auth/auth-errors.js";
 import { InvalidInputError } from "../runs/errors.js";
 import { type RebuildResult, rebuildProjections } from "./rebuild.js";
 import { projectionsNamed, UnknownProjectionError } from "./registry.js";
@@ -19,7 +19,7 @@ builder.mutationField("rebuildProjections", (t) =>
     args: { names: t.arg.stringList() },
     resolve: async (_root, args, ctx) => {
       if (!ctx.caller.admin) {
-        throw new GraphQLError("rebuilding projections is for admins", { extensions: { code: "FORBIDDEN" } });
+        throw forbidden("rebuilding projections is for admins");
       }
       const names = args.names ?? null;
       try {
