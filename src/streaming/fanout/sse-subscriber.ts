@@ -33,6 +33,8 @@ export class SseSubscriber implements GroupMember, HubMember, CatchUpState {
   private wrote = false;
   /** This subscriber's share of the hub's buffered bytes. */
   private counted = 0;
+  /** Live events written while the socket's buffer was full, since it last drained. */
+  private waiting = 0;
   private stop: AbortController | null = new AbortController();
   private durationTimer: NodeJS.Timeout | undefined;
   private drained: (() => void) | null = null;
@@ -61,6 +63,7 @@ export class SseSubscriber implements GroupMember, HubMember, CatchUpState {
     const limits = this.hub.limits;
     res.on("close", () => this.release());
     res.on("drain", () => {
+      this.waiting = 0;
       this.account();
       this.drained?.();
     });
@@ -193,10 +196,12 @@ export class SseSubscriber implements GroupMember, HubMember, CatchUpState {
     }
     if (!this.group.plan.source.isAfter(cursor, this.cursor)) return;
     this.cursor = cursor;
+    if (this.res?.writableNeedDrain) this.waiting++;
     this.write(frame);
     streamingMetrics.eventsDelivered.inc({ kind: this.kind });
     if (
       this.counted > limits.maxBufferedBytes ||
+      this.waiting > limits.maxBufferedEvents ||
       (this.hub.bufferedBytes > limits.maxBufferedBytesTotal && this.counted > frame.length)
     ) {
       this.slowConsumer();
@@ -226,8 +231,9 @@ export class SseSubscriber implements GroupMember, HubMember, CatchUpState {
   private slowConsumer(): void {
     this.ending = true;
     streamingMetrics.errors.inc({ kind: this.kind, reason: "slow_consumer" });
-    const limit = this.hub.limits.maxBufferedBytes;
-    void this.endWith("slow-consumer", `more than ${limit} bytes waiting: resume from the last cursor`);
+    const { maxBufferedBytes, maxBufferedEvents } = this.hub.limits;
+    const limits = `${maxBufferedEvents} events or ${maxBufferedBytes} bytes`;
+    void this.endWith("slow-consumer", `more than ${limits} waiting: resume from the last cursor`);
   }
 
   private async endWith(reason: "slow-consumer" | "failed", message: string): Promise<void> {
