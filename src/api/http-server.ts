@@ -5,7 +5,11 @@ import type { AppContext } from "../app/app-context.js";
 import { bodyTooLarge } from "../auth/body-limit.js";
 import { ensureApiTokens } from "../auth/bootstrap.js";
 import { newId } from "../shared/ids.js";
-import { type FanoutServerContext, takeOverResponse } from "../streaming/fanout/sse-fanout-plugin.js";
+import {
+  type FanoutServerContext,
+  listenersSince,
+  takeOverResponse,
+} from "../streaming/fanout/sse-fanout-plugin.js";
 import { sendMetrics } from "../streaming/metrics-endpoint.js";
 import { checkReadiness, DEFAULT_READINESS, type ReadinessOptions } from "./health.js";
 import { type RequestScope, runInRequestScope } from "./request-scope.js";
@@ -56,8 +60,9 @@ export async function startHttpServer(
     if (refusal) return sendJson(res, refusal.status, refusal.body);
     // Yoga answers; a subscription the SSE fan-out took over is then served on `res` directly.
     const serverContext: FanoutServerContext = { res, sseTakeover: true };
+    const yogaListeners = listenersSince(req, res);
     const response = await graphql.handleNodeRequestAndResponse(req, res, { req, ...serverContext });
-    if (!takeOverResponse(res, response)) await sendNodeResponse(response, res, req, true);
+    if (!takeOverResponse(res, response, yogaListeners)) await sendNodeResponse(response, res, req, true);
   }
 
   const server = createServer((req, res) => {
