@@ -215,7 +215,8 @@ export async function* catchUp<Cursor>(
       continue;
     }
     const last = page.at(-1);
-    if (page.length === readSize && last) {
+    // Read ahead only at full speed: pages sized down by bytes are large enough as they are.
+    if (page.length === readSize && size === pageSize && last) {
       prefetched = { page: source.read(source.cursorOf(last), size), size };
       // Awaited by the next turn of the loop; a stream that stops first must not leave it unhandled.
       prefetched.page.catch(() => undefined);

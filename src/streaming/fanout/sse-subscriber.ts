@@ -162,9 +162,11 @@ export class SseSubscriber implements GroupMember, HubMember, CatchUpState {
         size += frames[to]?.length ?? 0;
         to++;
       }
+      // Within the limit: what is still waiting plus this chunk (a lone larger frame waits for an empty buffer).
+      if (this.counted > 0 && this.counted + size > this.hub.limits.maxBufferedBytes) await this.drain();
+      if (this.closed) return;
       this.write(frames.length === 1 ? (frames[0] as Buffer) : Buffer.concat(frames.slice(from, to), size));
       from = to;
-      if (this.counted > this.hub.limits.maxBufferedBytes) await this.drain();
     }
   }
 
