@@ -11,7 +11,8 @@ import type { FanoutPlan } from "./fanout-plan.js";
 /** One member of a group, as the group sees it. */
 export interface GroupMember {
   /** An event's frame, in the feed's order; the member drops what it already has by cursor. */
-  offer(cursor: unknown, frame: Buffer): void;
+  /** True when written to the member's client (not dropped, not buffered during its catch-up). */
+  offer(cursor: unknown, frame: Buffer): boolean;
   /** The store failed (live members tell their client; catching-up ones retry by themselves). */
   notice(frame: Buffer): void;
   /** The feed ended: the frame to end with (null: complete cleanly). */
@@ -62,7 +63,10 @@ export class FanoutGroup implements FeedListener {
       if (!visible) return;
       const frame = await this.frameOf({ kind: "event", event });
       const cursor = this.plan.source.cursorOf(event);
-      for (const member of this.members) member.offer(cursor, frame);
+      let delivered = 0;
+      for (const member of this.members) if (member.offer(cursor, frame)) delivered++;
+      // Once per event, not per delivery: a labelled counter costs more than a socket write's share.
+      streamingMetrics.eventsDelivered.inc({ kind: this.plan.kind }, delivered);
     });
   }
 

@@ -149,7 +149,9 @@ export class SseSubscriber implements GroupMember, HubMember, CatchUpState {
     streamingMetrics.eventsDelivered.inc({ kind: this.kind }, replayed);
     streamingMetrics.catchUpEvents.observe({ kind: this.kind }, replayed);
     streamingMetrics.catchUpSeconds.observe({ kind: this.kind }, (performance.now() - startedAt) / 1_000);
-    for (const { cursor: next, frame } of pending) this.offer(next, frame);
+    let delivered = 0;
+    for (const { cursor: next, frame } of pending) if (this.offer(next, frame)) delivered++;
+    streamingMetrics.eventsDelivered.inc({ kind: this.kind }, delivered);
   }
 
   /** Writes catch-up frames in chunks, waiting while the client is behind by more than the limit. */
@@ -181,8 +183,8 @@ export class SseSubscriber implements GroupMember, HubMember, CatchUpState {
     });
   }
 
-  offer(cursor: unknown, frame: Buffer): void {
-    if (this.closed || this.ending) return;
+  offer(cursor: unknown, frame: Buffer): boolean {
+    if (this.closed || this.ending) return false;
     const limits = this.hub.limits;
     if (!this.live) {
       // While catching up, an overflow only drops the buffer: the store still has those events.
@@ -194,13 +196,12 @@ export class SseSubscriber implements GroupMember, HubMember, CatchUpState {
         this.pending.push({ cursor, frame });
         this.pendingBytes += frame.length;
       }
-      return;
+      return false;
     }
-    if (!this.group.plan.source.isAfter(cursor, this.cursor)) return;
+    if (!this.group.plan.source.isAfter(cursor, this.cursor)) return false;
     this.cursor = cursor;
     if (this.res?.writableNeedDrain) this.waiting++;
     this.write(frame);
-    streamingMetrics.eventsDelivered.inc({ kind: this.kind });
     if (
       this.counted > limits.maxBufferedBytes ||
       this.waiting > limits.maxBufferedEvents ||
@@ -208,6 +209,7 @@ export class SseSubscriber implements GroupMember, HubMember, CatchUpState {
     ) {
       this.slowConsumer();
     }
+    return true;
   }
 
   notice(frame: Buffer): void {
