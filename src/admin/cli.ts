@@ -7,7 +7,7 @@ import { Command } from "commander";
 import { ConfigError, loadConfig } from "../config/config.js";
 import { createLogger } from "../config/logger.js";
 import { UnknownProjectionError } from "../projections/registry.js";
-import { InvalidInputError } from "../runs/errors.js";
+import { InvalidInputError } from "../shared/errors.js";
 import { listProjectionsCommand, rebuildProjectionsCommand } from "./projections-commands.js";
 import { createTokenCommand, listTokensCommand, revokeTokenCommand } from "./tokens-commands.js";
 
@@ -64,7 +64,10 @@ tokens
   .command("create")
   .description("create a token and print its secret (shown only this once)")
   .requiredOption("--workspace <workspace>", "the one workspace the token sees and changes")
-  .requiredOption("--role <role>", "viewer, operator or admin")
+  .requiredOption(
+    "--role <role>",
+    "viewer, operator, admin (of the workspace) or system (process-wide: rebuilds)",
+  )
   .requiredOption("--name <name>", "what the token is for")
   .action((options: { workspace: string; role: string; name: string }) =>
     main((logger) =>
