@@ -1,10 +1,16 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { sendNodeResponse } from "@whatwg-node/server";
 import type { AppContext } from "../app/app-context.js";
 import { bodyTooLarge } from "../auth/body-limit.js";
 import { ensureApiTokens } from "../auth/bootstrap.js";
 import { redactUrl } from "../config/redact.js";
 import { newId } from "../shared/ids.js";
+import {
+  type FanoutServerContext,
+  listenersSince,
+  takeOverResponse,
+} from "../streaming/fanout/sse-fanout-plugin.js";
 import { ignoreBody } from "./get-only.js";
 import { checkReadiness, DEFAULT_READINESS, type ReadinessOptions } from "./health.js";
 import { METRICS_PATH, serveMetrics, startMetricsServer } from "./metrics-access.js";
@@ -59,7 +65,11 @@ export async function startHttpServer(
     }
     const refusal = bodyTooLarge(req, ctx.config.MAX_BODY_BYTES);
     if (refusal) return sendJson(res, refusal.status, refusal.body);
-    await graphql.handle(req, res);
+    // Yoga answers; a subscription the SSE fan-out took over is then served on `res` directly.
+    const serverContext: FanoutServerContext = { res, sseTakeover: true };
+    const yogaListeners = listenersSince(req, res);
+    const response = await graphql.handleNodeRequestAndResponse(req, res, { req, ...serverContext });
+    if (!takeOverResponse(res, response, yogaListeners)) await sendNodeResponse(response, res, req, true);
   }
 
   const server = createServer((req, res) => {
