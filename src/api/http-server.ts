@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import type { AppContext } from "../app/app-context.js";
 import { bodyTooLarge } from "../auth/body-limit.js";
 import { ensureApiTokens } from "../auth/bootstrap.js";
+import { CONSOLE_PATH, createConsoleHandler } from "../console/console-route.js";
 import { newId } from "../shared/ids.js";
 import { sendMetrics } from "../streaming/metrics-endpoint.js";
 import { checkReadiness, DEFAULT_READINESS, type ReadinessOptions } from "./health.js";
@@ -31,7 +32,7 @@ function requestIdOf(req: IncomingMessage): string {
   return typeof given === "string" && /^[\w.:-]{1,100}$/.test(given) ? given : newId();
 }
 
-/** Serves GraphQL at /graphql (GraphiQL in browsers), /healthz (process up) and /readyz. */
+/** Serves GraphQL at /graphql (GraphiQL in browsers), the console at /console, /healthz (process up) and /readyz. */
 export async function startHttpServer(
   ctx: AppContext,
   options: HttpServerOptions = {},
@@ -41,11 +42,13 @@ export async function startHttpServer(
   const initialToken = await ensureApiTokens(ctx);
   const graphql = createGraphQLHandler(ctx, { graphiqlToken: initialToken });
   const readiness = options.readiness ?? DEFAULT_READINESS;
+  const serveConsole = createConsoleHandler();
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? "/").split("?")[0];
     if (path === "/healthz") return sendJson(res, 200, { status: "ok" });
     if (path === "/metrics") return sendMetrics(res);
+    if (path === CONSOLE_PATH || path?.startsWith(`${CONSOLE_PATH}/`)) return serveConsole(req, res);
     if (path === "/readyz") {
       const result = await checkReadiness(ctx, readiness);
       return sendJson(res, result.ready ? 200 : 503, result);

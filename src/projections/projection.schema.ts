@@ -1,6 +1,7 @@
 import { GraphQLError } from "graphql";
 import { builder } from "../api/builder.js";
 import { InvalidInputError } from "../runs/errors.js";
+import type { ProjectionStatus } from "./projection-engine.js";
 import { type RebuildResult, rebuildProjections } from "./rebuild.js";
 import { projectionsNamed, UnknownProjectionError } from "./registry.js";
 
@@ -31,6 +32,28 @@ builder.mutationField("rebuildProjections", (t) =>
       const { store, prisma, logger } = ctx.app;
       ctx.logger.info({ names }, "rebuilding projections");
       return rebuildProjections({ store, prisma, logger: logger.child({ component: "rebuild" }) }, names);
+    },
+  }),
+);
+
+const ProjectionStatusRef = builder.objectRef<ProjectionStatus>("ProjectionStatus").implement({
+  fields: (t) => ({
+    name: t.exposeString("name"),
+    version: t.exposeInt("version"),
+    position: t.exposeString("position", { nullable: true, description: "global position applied last" }),
+    lag: t.exposeInt("lag", { description: "events stored after the checkpoint; 0 when caught up" }),
+  }),
+});
+
+builder.queryField("projectionStatus", (t) =>
+  t.field({
+    type: [ProjectionStatusRef],
+    description: "admin only: each read-model projection's checkpoint and lag behind the event store",
+    resolve: (_root, _args, ctx) => {
+      if (!ctx.caller.admin) {
+        throw new GraphQLError("projection status is for admins", { extensions: { code: "FORBIDDEN" } });
+      }
+      return ctx.app.projections.status();
     },
   }),
 );

@@ -4,6 +4,7 @@ import { checkExpectedRevision, executeClientCommand } from "../api/run-commands
 import { deterministicUuid, newId } from "../shared/ids.js";
 import { type Json, jsonByteLength } from "../shared/json.js";
 import { InvalidInputError } from "./errors.js";
+import { leaseExpiry } from "./lease-expiry.js";
 
 /** Every mutation goes through the command handler and answers with the run after the command. */
 
@@ -153,21 +154,15 @@ builder.mutationField("failStaleRun", (t) =>
     },
     resolve: async (query, _root, args, ctx) => {
       const { prisma, config } = ctx.app;
-      // Heartbeats extend the lease in run_leases, outside the stream; the claim's expiry is the
-      // fallback while the worker holding the run has not sent one.
       const row = await prisma.run.findUnique({
         where: { id: args.runId },
         select: { workerId: true, leaseExpiresAt: true, lease: true },
       });
-      const expiresAt =
-        row?.lease && row.lease.workerId === row.workerId
-          ? row.lease.expiresAt
-          : (row?.leaseExpiresAt ?? null);
       await executeClientCommand(ctx, {
         type: "FailStaleRun",
         runId: args.runId,
         reason: args.reason ?? null,
-        leaseExpiresAt: expiresAt?.toISOString() ?? null,
+        leaseExpiresAt: row ? leaseExpiry(row) : null,
         staleAfterMs: config.STALE_AFTER_MS,
       });
       return loadRun(ctx, query, args.runId);

@@ -2,6 +2,7 @@ import { queryFromInfo } from "@pothos/plugin-prisma";
 import { builder } from "../api/builder.js";
 import { decodeRunCursor, encodeRunCursor } from "../api/run-cursor.js";
 import type { Prisma, Run } from "../generated/prisma/client.js";
+import { runsProjection } from "../projections/runs/runs-projection.js";
 import { InvalidInputError } from "./errors.js";
 import { RunRef, RunStatusEnum } from "./run.schema.js";
 
@@ -34,11 +35,16 @@ const RunEdge = builder.objectRef<RunEdgeShape>("RunEdge").implement({
 });
 
 const RunConnection = builder
-  .objectRef<{ edges: RunEdgeShape[]; pageInfo: PageInfoShape }>("RunConnection")
+  .objectRef<{ edges: RunEdgeShape[]; pageInfo: PageInfoShape; eventsCursor: string | null }>("RunConnection")
   .implement({
     fields: (t) => ({
       edges: t.field({ type: [RunEdge], resolve: (connection) => connection.edges }),
       pageInfo: t.field({ type: PageInfo, resolve: (connection) => connection.pageInfo }),
+      eventsCursor: t.exposeString("eventsCursor", {
+        nullable: true,
+        description:
+          "`after` for the `events` subscription that keeps this page live: every event the page may not reflect comes after it (some it does may too)",
+      }),
     }),
   });
 
@@ -72,6 +78,11 @@ builder.queryField("runs", (t) =>
             }
           : {}),
       };
+      // Read before the page: every event the page lacks is after the runs projection's checkpoint.
+      const checkpoint = await ctx.app.prisma.projectionCheckpoint.findUnique({
+        where: { name: runsProjection.name },
+        select: { position: true },
+      });
       // The nodes' selection (steps included) is planned into this one query.
       const query = queryFromInfo({ context: ctx, info, path: ["edges", "node"] });
       const rows = await ctx.app.prisma.run.findMany({
@@ -85,6 +96,7 @@ builder.queryField("runs", (t) =>
       return {
         edges,
         pageInfo: { hasNextPage: rows.length > first, endCursor: edges.at(-1)?.cursor ?? null },
+        eventsCursor: checkpoint?.position || null,
       };
     },
   }),

@@ -137,3 +137,68 @@ export const upsertRuns = (runs: string, param: string): string =>
   bulkUpsert(runs, RUN_COLUMNS, ["id"], "RunStatus", param);
 export const upsertSteps = (steps: string, param: string): string =>
   bulkUpsert(steps, STEP_COLUMNS, ["run_id", "id"], "StepStatus", param);
+
+const isoOrNull = (value: Date | string | null): string | null =>
+  value === null ? null : typeof value === "string" ? value : value.toISOString();
+
+/** A `runs` row and its `steps` rows as Prisma reads them. */
+export interface RunRecord {
+  id: string;
+  workspaceId: string;
+  pipeline: string;
+  input: unknown;
+  idempotencyKey: string | null;
+  status: Run["status"];
+  error: string | null;
+  createdAt: Date | string;
+  updatedAt: Date | string;
+  completedAt: Date | string | null;
+  workerId: string | null;
+  leaseExpiresAt: Date | string | null;
+  takeovers: number;
+  steps: StepRecord[];
+}
+type StepRecord = Omit<StepState, "output" | "alternatives" | "startedAt" | "completedAt"> & {
+  output: unknown;
+  alternatives: unknown;
+  startedAt: Date | string | null;
+  completedAt: Date | string | null;
+};
+
+/** The inverse of runRow/stepRow, on Prisma's records: the domain state the rows were written from. */
+export function runFromRecord(record: RunRecord): Run {
+  return {
+    exists: true,
+    id: record.id,
+    workspaceId: record.workspaceId,
+    pipeline: record.pipeline,
+    input: (record.input ?? null) as Json,
+    idempotencyKey: record.idempotencyKey,
+    status: record.status,
+    error: record.error,
+    createdAt: isoOrNull(record.createdAt) as string,
+    updatedAt: isoOrNull(record.updatedAt) as string,
+    completedAt: isoOrNull(record.completedAt),
+    workerId: record.workerId,
+    leaseExpiresAt: isoOrNull(record.leaseExpiresAt),
+    takeovers: record.takeovers,
+    steps: [...record.steps]
+      .sort((a, b) => a.index - b.index)
+      .map((step) => ({
+        id: step.id,
+        name: step.name,
+        index: step.index,
+        status: step.status,
+        attempt: step.attempt,
+        progress: step.progress,
+        message: step.message,
+        output: (step.output ?? null) as Json,
+        outputTruncated: step.outputTruncated,
+        alternatives: Array.isArray(step.alternatives) ? (step.alternatives as Json[]) : null,
+        selectedIndex: step.selectedIndex,
+        error: step.error,
+        startedAt: isoOrNull(step.startedAt),
+        completedAt: isoOrNull(step.completedAt),
+      })),
+  };
+}
