@@ -1,15 +1,15 @@
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { afterAll, beforeAll, test } from "vitest";
 import { startTestApp, type TestApp } from "../support/app.js";
 import { gqlErrorCode, gqlOk } from "../support/graphql-client.js";
 import { RUN_FIELDS, type RunJson, START_RUN } from "./fragments.js";
 import { drive, failOnApply } from "./worker-driver.js";
 
 let app: TestApp;
-before(async () => {
+beforeAll(async () => {
   app = await startTestApp();
 });
-after(async () => {
+afterAll(async () => {
   await app?.close();
 });
 

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { PassThrough } from "node:stream";
-import { after, before, test } from "node:test";
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
 import { pino } from "pino";
+import { afterAll, beforeAll, test } from "vitest";
 import { startHttpServer } from "../../src/api/http-server.js";
 import type { AppContext } from "../../src/app/app-context.js";
 import { PrismaClient } from "../../src/generated/prisma/client.js";
@@ -26,7 +26,7 @@ const sqlStatements: string[] = [];
 let readPrisma: PrismaClient;
 let app: TestApp;
 
-before(async () => {
+beforeAll(async () => {
   const logStream = new PassThrough();
   logStream.on("data", (chunk: Buffer) => {
     for (const line of chunk.toString("utf8").split("\n").filter(Boolean)) logLines.push(JSON.parse(line));
@@ -45,7 +45,7 @@ before(async () => {
     },
   });
 });
-after(async () => {
+afterAll(async () => {
   await app?.close();
   await readPrisma?.$disconnect();
 });

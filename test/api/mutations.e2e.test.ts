@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { afterAll, beforeAll, describe, test } from "vitest";
 import { runStreamName } from "../../src/runs/events.js";
 import { executeRunCommand } from "../../src/runs/execute.js";
 import { deterministicUuid, newId } from "../../src/shared/ids.js";
@@ -9,10 +9,10 @@ import { RUN_FIELDS, type RunJson, START_RUN } from "./fragments.js";
 import { claim, drive, failOnApply, produceAlternatives, startStep } from "./worker-driver.js";
 
 let app: TestApp;
-before(async () => {
+beforeAll(async () => {
   app = await startTestApp({ env: { MAX_INPUT_BYTES: "200", STALE_AFTER_MS: "600000" } });
 });
-after(async () => {
+afterAll(async () => {
   await app?.close();
 });
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { afterAll, beforeAll, describe, test } from "vitest";
 import { executeRunCommand } from "../../src/runs/execute.js";
 import { newId } from "../../src/shared/ids.js";
 import { startTestApp, TEST_PIPELINE, type TestApp } from "../support/app.js";
@@ -10,10 +10,10 @@ import { claim, completeStep, drive, startStep } from "./worker-driver.js";
 const OTHER_PIPELINE = { ...TEST_PIPELINE, name: "other", description: "another", validateInput: () => null };
 
 let app: TestApp;
-before(async () => {
+beforeAll(async () => {
   app = await startTestApp({ pipelines: [TEST_PIPELINE, OTHER_PIPELINE] });
 });
-after(async () => {
+afterAll(async () => {
   await app?.close();
 });
 
@@ -87,7 +87,7 @@ describe("runs", () => {
   const ids: string[] = [];
   let runningId = "";
 
-  before(async () => {
+  beforeAll(async () => {
     for (let i = 0; i < 4; i++) ids.push((await start("test")).id);
     for (let i = 0; i < 3; i++) ids.push((await start("other", null)).id);
     runningId = ids[1] as string;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
-import { test } from "node:test";
 import { buildSchema, parse, print } from "graphql";
+import { test } from "vitest";
 import { getSchema, printSortedSchema } from "../../src/api/schema.js";
 import { contractProblems } from "./schema-compat.js";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { afterAll, beforeAll, test } from "vitest";
 import { startHttpServer } from "../../src/api/http-server.js";
 import { type AppContext, openAppContext } from "../../src/app/app-context.js";
 import { NoApiTokensError } from "../../src/auth/bootstrap.js";
@@ -10,7 +10,7 @@ import { createTestDatabase, type TestDatabase } from "../support/database.js";
 let db: TestDatabase;
 let ctx: AppContext;
 
-before(async () => {
+beforeAll(async () => {
   db = await createTestDatabase();
   const config = loadConfig({
     NODE_ENV: "development",
@@ -21,7 +21,7 @@ before(async () => {
   });
   ctx = await openAppContext(config, createLogger("silent", "bootstrap-test"));
 });
-after(async () => {
+afterAll(async () => {
   await ctx?.close();
   await db?.drop();
 });

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { afterAll, beforeAll, describe, test } from "vitest";
 import { startTestApp, type TestApp } from "../support/app.js";
 import { as, codeOf, newToken, payload, subscribe } from "./support.js";
 
 let app: TestApp;
 
-before(async () => {
+beforeAll(async () => {
   app = await startTestApp({
     env: {
       MAX_QUERY_DEPTH: "4",
@@ -21,7 +21,7 @@ before(async () => {
     },
   });
 });
-after(async () => {
+afterAll(async () => {
   await app?.close();
 });
 

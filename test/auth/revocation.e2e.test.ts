@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { after, before, test } from "node:test";
 import { promisify } from "node:util";
+import { afterAll, beforeAll, test } from "vitest";
 import { revokeApiToken } from "../../src/auth/token-store.js";
 import { startTestApp, type TestApp } from "../support/app.js";
 import { as, codeOf, newToken, payload, subscribe } from "./support.js";
@@ -10,7 +10,7 @@ let app: TestApp;
 let runId: string;
 const RUN_EVENTS = `subscription($runId: ID!) { runEvents(runId: $runId) { revision } }`;
 
-before(async () => {
+beforeAll(async () => {
   app = await startTestApp({ env: { AUTH_RECHECK_MS: "200" } });
   runId = (
     await as<{ startRun: { id: string } }>(
@@ -20,7 +20,7 @@ before(async () => {
     )
   ).data?.startRun.id as string;
 });
-after(async () => {
+afterAll(async () => {
   await app?.close();
 });
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { afterAll, beforeAll, describe, test } from "vitest";
 import { runStreamName } from "../../src/runs/events.js";
 import { startTestApp, type TestApp } from "../support/app.js";
 import { gqlOk } from "../support/graphql-client.js";
@@ -8,11 +8,11 @@ import { as, codeOf, newToken, type TestToken } from "./support.js";
 let app: TestApp;
 const tokens: Record<string, TestToken> = {};
 
-before(async () => {
+beforeAll(async () => {
   app = await startTestApp();
   for (const role of ["viewer", "operator", "admin"]) tokens[role] = await newToken(app, "default", role);
 });
-after(async () => {
+afterAll(async () => {
   await app?.close();
 });
 

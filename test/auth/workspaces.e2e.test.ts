@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
 import { createClient } from "graphql-sse";
+import { afterAll, beforeAll, describe, test } from "vitest";
 import { runStreamName } from "../../src/runs/events.js";
 import { startTestApp, type TestApp } from "../support/app.js";
 import { as, codeOf, newToken, payload, subscribe, type TestToken } from "./support.js";
@@ -23,14 +23,14 @@ const EVENTS = `subscription($after: String) { events(after: $after) { runId pos
 const startAs = async (token: TestToken) =>
   (await as<{ startRun: { id: string } }>(app, token.headers, START)).data?.startRun.id as string;
 
-before(async () => {
+beforeAll(async () => {
   app = await startTestApp();
   mine = await newToken(app, "mine", "operator");
   theirs = await newToken(app, "theirs", "operator");
   theirRun = await startAs(theirs);
   myRun = await startAs(mine);
 });
-after(async () => {
+afterAll(async () => {
   await app?.close();
 });
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { test } from "node:test";
+import { test } from "vitest";
 import { type BenchResults, figure, percentile, summarizeLatencies } from "../../bench/harness.js";
 import { shortfall, writeReport } from "../../bench/report.js";
 

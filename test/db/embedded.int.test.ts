@@ -4,9 +4,9 @@ import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { after, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
+import { afterAll, describe, test } from "vitest";
 
 const CHILD = fileURLToPath(new URL("./embedded-child.ts", import.meta.url));
 const children = new Set<ChildProcess>();
@@ -79,7 +79,7 @@ async function stopChild(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-after(async () => {
+afterAll(async () => {
   for (const child of children) child.kill("SIGKILL");
   // A server this test orphaned and did not get restarted must not outlive it.
   if (dataDir && existsSync(lockFile())) {

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { createServer } from "node:net";
-import { describe, test } from "node:test";
 import {
   AccessDeniedError,
   ANY,
@@ -12,6 +11,7 @@ import {
   UnavailableError,
   WrongExpectedVersionError,
 } from "@eventstore/db-client";
+import { describe, test } from "vitest";
 import {
   isTransientEsdbError,
   mapEsdbError,

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { Readable } from "node:stream";
-import { describe, test } from "node:test";
 import { AccessDeniedError, type RecordedEvent, UnavailableError } from "@eventstore/db-client";
+import { describe, test } from "vitest";
 import { toEventData } from "../../src/event-store/esdb/mapping.js";
 import {
   type ResumePolicy,

@@ -1,4 +1,4 @@
-import { test } from "node:test";
+import { test } from "vitest";
 import { EsdbEventStore } from "../../src/event-store/esdb/esdb-event-store.js";
 import { describeEventStoreContract } from "./contract.js";
 
@@ -19,7 +19,5 @@ if (url) {
     { globallyUniqueEventIds: false },
   );
 } else {
-  test("EventStoreDB contract suite skipped: EVENTSTORE_URL is not set", {
-    skip: "EVENTSTORE_URL is not set",
-  }, () => {});
+  test("EventStoreDB contract suite", (context) => context.skip("EVENTSTORE_URL is not set"));
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
 import type pg from "pg";
+import { afterAll, beforeAll, describe, test } from "vitest";
 import {
   DuplicateEventIdError,
   type NewEvent,
@@ -21,11 +21,11 @@ import {
 
 let db: TestDatabase;
 let store: PostgresEventStore;
-before(async () => {
+beforeAll(async () => {
   db = await createTestDatabase();
   store = await PostgresEventStore.create(db.pool, { pollIntervalMs: 100 });
 });
-after(async () => {
+afterAll(async () => {
   await store.close();
   await db.drop();
 });

@@ -1,15 +1,15 @@
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { afterAll, beforeAll, test } from "vitest";
 import { PostgresEventStore } from "../../src/event-store/postgres/postgres-event-store.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 
 let db: TestDatabase;
 let store: PostgresEventStore;
-before(async () => {
+beforeAll(async () => {
   db = await createTestDatabase();
   store = await PostgresEventStore.create(db.pool);
 });
-after(async () => {
+afterAll(async () => {
   await store.close();
   await db.drop();
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { test } from "node:test";
+import { test } from "vitest";
 import { AUTOFIX_RULES, analyzeFile, REFACTOR_RULES } from "../../src/pipelines/code/analyze.js";
 import { applyEdits } from "../../src/pipelines/code/edits.js";
 import { DEFAULT_CHOICES } from "../../src/pipelines/code/fixes.js";

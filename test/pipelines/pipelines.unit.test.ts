@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { test } from "node:test";
+import { test } from "vitest";
 import { defaultPipelines } from "../../src/pipelines/default-pipelines.js";
 import { fitList, limitJson } from "../../src/pipelines/output-limit.js";
 import type { PipelineDefinition, StepContext, StepResult } from "../../src/pipelines/pipeline.js";

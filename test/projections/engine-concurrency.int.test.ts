@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { afterAll, beforeAll, test } from "vitest";
 import { createPrismaClient } from "../../src/db/prisma.js";
 import type { StoredEvent } from "../../src/event-store/event-store.js";
 import { createProjectionEngine } from "../../src/projections/create-projection-engine.js";
@@ -10,10 +10,10 @@ import { generateThroughHandler } from "./generate-history.js";
 import { headPosition, openFixture, type ProjectionFixture, snapshotRows } from "./support.js";
 
 let f: ProjectionFixture;
-before(async () => {
+beforeAll(async () => {
   f = await openFixture({ viaPool: true });
 });
-after(async () => {
+afterAll(async () => {
   await f.close();
 });
 

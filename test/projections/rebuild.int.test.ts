@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { afterAll, beforeAll, test } from "vitest";
 import { createProjectionEngine } from "../../src/projections/create-projection-engine.js";
 import { listProjections, rebuildProjections } from "../../src/projections/rebuild.js";
 import { runsProjection } from "../../src/projections/runs/runs-projection.js";
@@ -8,7 +8,7 @@ import { headPosition, openFixture, type ProjectionFixture, snapshotRows } from 
 
 let f: ProjectionFixture;
 let incremental: Awaited<ReturnType<typeof snapshotRows>>;
-before(async () => {
+beforeAll(async () => {
   // Writes through the pg pool here; runs-projection.int.test.ts covers the Prisma path.
   f = await openFixture({ viaPool: true });
   const engine = createProjectionEngine(f);
@@ -19,7 +19,7 @@ before(async () => {
   await engine.stop();
   incremental = await snapshotRows(f);
 });
-after(async () => {
+afterAll(async () => {
   await f.close();
 });
 

@@ -1,17 +1,17 @@
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { afterAll, beforeAll, test } from "vitest";
 import { createProjectionEngine } from "../../src/projections/create-projection-engine.js";
 import type { ProjectionEngine } from "../../src/projections/projection-engine.js";
 import { claim, openFixture, type ProjectionFixture, run, startRun } from "./support.js";
 
 let f: ProjectionFixture;
 let engine: ProjectionEngine;
-before(async () => {
+beforeAll(async () => {
   f = await openFixture();
   engine = createProjectionEngine(f);
   engine.start();
 });
-after(async () => {
+afterAll(async () => {
   await engine.stop();
   await f.close();
 });

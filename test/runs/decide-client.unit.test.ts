@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { describe, test } from "node:test";
+import { describe, test } from "vitest";
 import { InvalidInputError, InvalidStateError, NotFoundError } from "../../src/runs/errors.js";
 import type { StepState } from "../../src/runs/state.js";
 import { at, command, ev, history, RUN_ID, STEPS } from "./fixtures.js";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { describe, test } from "node:test";
+import { describe, test } from "vitest";
 import type { RunCommand } from "../../src/runs/commands.js";
 import { InvalidInputError, InvalidStateError } from "../../src/runs/errors.js";
 import { at, command, ev, history, WORKER } from "./fixtures.js";

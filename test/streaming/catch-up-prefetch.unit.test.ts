@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { describe, it } from "vitest";
 import { EventStoreUnavailableError, type StoredEvent } from "../../src/event-store/event-store.js";
 import { type FollowOptions, followStream, type StreamItem } from "../../src/streaming/follow-stream.js";
 import { StreamHub } from "../../src/streaming/live-feed.js";

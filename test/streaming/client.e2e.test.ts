@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
 import { EventSource } from "eventsource";
+import { afterAll, beforeAll, describe, it } from "vitest";
 import { subscribeWithResume } from "../../src/client/resuming-subscription.js";
 import { runStreamName } from "../../src/runs/events.js";
 import { streamingMetrics } from "../../src/streaming/metrics.js";
@@ -37,7 +37,7 @@ async function eventually(check: () => Promise<boolean>, what: string, timeoutMs
   }
 }
 
-before(async () => {
+beforeAll(async () => {
   app = await startStreamingApp({
     pipelines: [chattyPipeline("chatty", 120, 10)],
     // Streams end every 400 ms: every client below has to resume several times.
@@ -46,7 +46,7 @@ before(async () => {
   await app.startWorker();
 });
 
-after(async () => {
+afterAll(async () => {
   await app.close();
 });
 

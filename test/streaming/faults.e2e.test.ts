@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import http from "node:http";
 import { Readable } from "node:stream";
-import { after, before, describe, it } from "node:test";
 import pg from "pg";
+import { afterAll, beforeAll, describe, it } from "vitest";
 import { PostgresEventStore } from "../../src/event-store/postgres/postgres-event-store.js";
 import { runStreamName } from "../../src/runs/events.js";
 import { executeRunCommand } from "../../src/runs/execute.js";
@@ -123,7 +123,7 @@ async function appendUntilSlow(runId: string, kind: string): Promise<number> {
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, index) => from + index);
 
-before(async () => {
+beforeAll(async () => {
   app = await startStreamingApp({
     pipelines: [chattyPipeline("steps", 1, 0)],
     env: { STREAM_KEEPALIVE_MS: "200", STREAM_MAX_BUFFERED_EVENTS: "20" },
@@ -132,7 +132,7 @@ before(async () => {
   direct = await PostgresEventStore.create(directPool);
 });
 
-after(async () => {
+afterAll(async () => {
   await direct.close();
   await directPool.end();
   await app.close();

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { after, before, describe, it } from "node:test";
 import pg from "pg";
+import { afterAll, beforeAll, describe, it } from "vitest";
 import type { StoredEvent } from "../../src/event-store/event-store.js";
 import { PostgresEventStore } from "../../src/event-store/postgres/postgres-event-store.js";
 import { runStreamName } from "../../src/runs/events.js";
@@ -59,7 +59,7 @@ const revisions = (items: StreamItem[]) =>
   items.flatMap((item) => (item.kind === "event" ? [item.event.revision] : []));
 const lastRevision = (target: number) => (items: StreamItem[]) => revisions(items).at(-1) === target;
 
-before(async () => {
+beforeAll(async () => {
   db = await createTestDatabase();
   const target = new URL(db.url);
   proxy = await startFaultyProxy(target.hostname, Number(target.port));
@@ -68,7 +68,7 @@ before(async () => {
   store = await PostgresEventStore.create(pool, { pollIntervalMs: 100 });
 });
 
-after(async () => {
+afterAll(async () => {
   hub.close();
   await store.close();
   await pool.end();

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { afterAll, beforeAll, describe, it } from "vitest";
 import { runStreamName } from "../../src/runs/events.js";
 import { payloadOf, type SseFrame, subscribeSse } from "./support/sse.js";
 import { chattyPipeline, gqlAs, type StreamingApp, startStreamingApp } from "./support/streaming-app.js";
@@ -50,7 +50,7 @@ async function readEvents(
   return { events, ids, completed: false };
 }
 
-before(async () => {
+beforeAll(async () => {
   app = await startStreamingApp({
     pipelines: [chattyPipeline("chatty", 150, 4), chattyPipeline("short", 2, 0)],
     env: { STREAM_KEEPALIVE_MS: "150" },
@@ -58,7 +58,7 @@ before(async () => {
   await app.startWorker();
 });
 
-after(async () => {
+afterAll(async () => {
   await app.close();
 });
 

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
+import { inject } from "vitest";
 import { migrate } from "../../src/db/migrate.js";
 
 export interface TestDatabase {
@@ -8,17 +9,11 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-function requireEnv(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set: run the tests through \`npm test\``);
-  return value;
-}
+/** Admin URL of the embedded server started by vitest's global setup (test/support/global-setup.ts). */
+export const embeddedAdminUrl = (): string => inject("pgAdminUrl");
 
-/** Admin URL of the embedded server started by the test runner. */
-export const embeddedAdminUrl = (): string => requireEnv("TEST_PG_ADMIN_URL");
-
-/** The machine's PostgreSQL when the runner found one, for suites that run on both servers. */
-export const serverUrl = (): string | null => process.env.TEST_SERVER_URL || null;
+/** The machine's PostgreSQL when the global setup found one, for suites that run on both servers. */
+export const serverUrl = (): string | null => inject("pgServerUrl") || null;
 
 function withDatabase(url: string, database: string): string {
   const parsed = new URL(url);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { afterAll, beforeAll, test } from "vitest";
 import type { AppContext } from "../../src/app/app-context.js";
 import { executeRunCommand } from "../../src/runs/execute.js";
 import { findClaimableRuns } from "../../src/worker/claimable-runs.js";
@@ -12,11 +12,11 @@ import { eventsOf, openTestContext, readRun, startRun } from "./support.js";
 let db: TestDatabase;
 let ctx: AppContext;
 
-before(async () => {
+beforeAll(async () => {
   db = await createTestDatabase();
   ctx = await openTestContext(db.url);
 });
-after(async () => {
+afterAll(async () => {
   await ctx?.close();
   await db?.drop();
 });

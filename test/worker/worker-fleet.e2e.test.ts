@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import { afterAll, beforeAll, test } from "vitest";
 import type { AppContext } from "../../src/app/app-context.js";
 import { runStreamName } from "../../src/runs/events.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
@@ -13,11 +13,11 @@ const WORKERS = 3;
 let db: TestDatabase;
 let ctx: AppContext;
 
-before(async () => {
+beforeAll(async () => {
   db = await createTestDatabase();
   ctx = await openTestContext(db.url);
 });
-after(async () => {
+afterAll(async () => {
   await stopAllWorkers();
   await ctx?.close();
   await db?.drop();

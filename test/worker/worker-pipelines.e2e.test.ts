@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import { afterAll, beforeAll, test } from "vitest";
 import type { AppContext } from "../../src/app/app-context.js";
 import { executeRunCommand } from "../../src/runs/execute.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
@@ -12,7 +12,7 @@ let db: TestDatabase;
 let ctx: AppContext;
 let worker: WorkerProcess;
 
-before(async () => {
+beforeAll(async () => {
   db = await createTestDatabase();
   ctx = await openTestContext(db.url);
   worker = spawnWorker(db.url, {
@@ -23,7 +23,7 @@ before(async () => {
   });
   await worker.ready;
 });
-after(async () => {
+afterAll(async () => {
   await stopAllWorkers();
   await ctx?.close();
   await db?.drop();

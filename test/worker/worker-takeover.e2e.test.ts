@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { afterAll, beforeAll, test } from "vitest";
 import type { AppContext } from "../../src/app/app-context.js";
 import type { StoredEvent } from "../../src/event-store/event-store.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
@@ -48,12 +48,12 @@ const starts = (events: StoredEvent[]) =>
     event.data.workerId,
   ]);
 
-before(async () => {
+beforeAll(async () => {
   db = await createTestDatabase();
   ctx = await openTestContext(db.url);
   await spawnWorkers(3);
 });
-after(async () => {
+afterAll(async () => {
   await stopAllWorkers();
   await ctx?.close();
   await db?.drop();

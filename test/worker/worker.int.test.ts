@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import { afterAll, beforeAll, test, vi } from "vitest";
 import type { AppContext } from "../../src/app/app-context.js";
 import type { PipelineDefinition, StepContext } from "../../src/pipelines/pipeline.js";
 import { executeRunCommand } from "../../src/runs/execute.js";
@@ -107,7 +107,7 @@ let db: TestDatabase;
 let ctx: AppContext;
 let worker: RunningWorker;
 
-before(async () => {
+beforeAll(async () => {
   db = await createTestDatabase();
   ctx = await openTestContext(
     db.url,
@@ -124,7 +124,7 @@ before(async () => {
   worker = await startWorker(ctx, { id: "w1", sweeper: false });
 });
 
-after(async () => {
+afterAll(async () => {
   await worker?.stop();
   await ctx?.close();
   await db?.drop();
@@ -154,8 +154,10 @@ test("executes every step in order, passing outputs on, then completes the run",
       "RunCompleted",
     ],
   );
-  // The lease row goes once the worker is done with the run.
-  assert.equal(await ctx.prisma.runLease.count({ where: { runId } }), 0);
+  // The lease row goes once the worker is done with the run (just after RunCompleted is stored).
+  await vi.waitFor(async () => assert.equal(await ctx.prisma.runLease.count({ where: { runId } }), 0), {
+    timeout: 5_000,
+  });
 });
 
 test("a handler exception fails the step with its message, and the run", async () => {
