@@ -184,12 +184,15 @@ function startForm(): HTMLElement {
   const pipeline = h("select", { "data-testid": "pipeline-select" });
   const input = h("textarea", { rows: 6, spellcheck: false, "data-testid": "input-json" }, SAMPLE_INPUT);
   const problem = h("p", { class: "error", "data-testid": "start-error" });
+  // Enabled once the pipelines are known, so a quick click cannot start an empty pipeline name.
+  const start = h("button", { type: "submit", disabled: true, "data-testid": "start-run" }, "Start run");
   request<{ pipelines: { name: string; description: string }[] }>(PIPELINES)
     .then(({ pipelines }) => {
       mount(
         pipeline,
         pipelines.map((p) => h("option", { value: p.name, title: p.description }, p.name)),
       );
+      start.disabled = pipelines.length === 0;
     })
     .catch((error: Error) => {
       problem.textContent = error.message;
@@ -216,7 +219,7 @@ function startForm(): HTMLElement {
     h("h2", {}, "Start a run"),
     h("label", {}, "Pipeline ", pipeline),
     h("label", { class: "block" }, "Input (JSON)", input),
-    h("button", { type: "submit", "data-testid": "start-run" }, "Start run"),
+    start,
     problem,
   );
 }
