@@ -112,7 +112,6 @@ describe.skipIf(skip !== null)("the run console in a real browser", () => {
 
   it("starts a run from the page and follows it live to AWAITING_INPUT through an API restart, missing and repeating nothing", async () => {
     page = await openConsole(browser, api.baseUrl, operatorToken);
-    await screenshot(page, "runs-empty");
     const input = {
       files: [{ path: "src/app.js", content: "var answer = 42;   \n// TODO: explain\n" }],
       delayMs: 2_000,
