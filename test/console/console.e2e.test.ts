@@ -222,6 +222,21 @@ describe.skipIf(skip !== null)("the run console in a real browser", () => {
     await page.getByTestId("status-filter").selectOption("COMPLETED");
     await page.waitForSelector(`[data-testid="run-row"][data-run-id="${runId}"]`);
     await page.waitForSelector('[data-testid="list-connection"][data-state="live"]');
+    // A run started elsewhere appears, then moves on, without a reload.
+    await page.getByTestId("status-filter").selectOption("");
+    await page.waitForSelector('[data-testid="list-connection"][data-state="live"]');
+    const response = await fetch(`${api.baseUrl}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${operatorToken}` },
+      body: JSON.stringify({
+        query:
+          'mutation { startRun(pipeline: "autofix", input: {files: [{path: "b.js", content: "var b = 1;"}]}) { id } }',
+      }),
+    });
+    const other = ((await response.json()) as { data: { startRun: { id: string } } }).data.startRun.id;
+    const row = `[data-testid="run-row"][data-run-id="${other}"]`;
+    await page.waitForSelector(row, { timeout: 20_000 });
+    await page.waitForSelector(`${row} .pill-awaiting_input`, { timeout: 60_000 });
     await screenshot(page, "runs");
   });
 
