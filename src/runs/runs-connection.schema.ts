@@ -1,4 +1,5 @@
 import { queryFromInfo } from "@pothos/plugin-prisma";
+import { type GraphQLResolveInfo, Kind, type SelectionSetNode } from "graphql";
 import { builder } from "../api/builder.js";
 import { decodeRunCursor, encodeRunCursor } from "../api/run-cursor.js";
 import type { Prisma, Run } from "../generated/prisma/client.js";
@@ -48,6 +49,20 @@ const RunConnection = builder
     }),
   });
 
+/** Whether the field being resolved selects `name` directly (through fragments too). */
+function selectsField(info: GraphQLResolveInfo, name: string): boolean {
+  const seen = new Set<string>();
+  const walk = (set: SelectionSetNode | undefined): boolean =>
+    (set?.selections ?? []).some((selection) => {
+      if (selection.kind === Kind.FIELD) return selection.name.value === name;
+      if (selection.kind === Kind.INLINE_FRAGMENT) return walk(selection.selectionSet);
+      if (seen.has(selection.name.value)) return false;
+      seen.add(selection.name.value);
+      return walk(info.fragments[selection.name.value]?.selectionSet);
+    });
+  return info.fieldNodes.some((node) => walk(node.selectionSet));
+}
+
 builder.queryField("runs", (t) =>
   t.field({
     type: RunConnection,
@@ -79,10 +94,13 @@ builder.queryField("runs", (t) =>
           : {}),
       };
       // Read before the page: every event the page lacks is after the runs projection's checkpoint.
-      const checkpoint = await ctx.app.prisma.projectionCheckpoint.findUnique({
-        where: { name: runsProjection.name },
-        select: { position: true },
-      });
+      // Only when asked for, so a plain page stays one query for the runs and one for their steps.
+      const checkpoint = selectsField(info, "eventsCursor")
+        ? await ctx.app.prisma.projectionCheckpoint.findUnique({
+            where: { name: runsProjection.name },
+            select: { position: true },
+          })
+        : null;
       // The nodes' selection (steps included) is planned into this one query.
       const query = queryFromInfo({ context: ctx, info, path: ["edges", "node"] });
       const rows = await ctx.app.prisma.run.findMany({

@@ -86,7 +86,7 @@ async function route(): Promise<void> {
     ),
   );
   const match = /^#\/runs\/([^/]+)$/.exec(location.hash);
-  current = match?.[1] ? runView(app, decodeURIComponent(match[1]), caller) : runsView(app, caller);
+  current = match?.[1] ? runView(app, decodeURIComponent(match[1])) : runsView(app, caller);
 }
 
 window.addEventListener("hashchange", () => void route());

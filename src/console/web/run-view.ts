@@ -5,14 +5,14 @@ import { historyView } from "./history-view.js";
 import type { View } from "./main.js";
 import { COMMANDS, RUN, RUN_AT, RUN_EVENTS, RUN_UPDATED } from "./queries.js";
 import { type StepActions, stepsView } from "./steps-view.js";
-import { allows, type Caller, type Run, type RunEventItem } from "./types.js";
+import { allows, type Run, type RunEventItem } from "./types.js";
 
 /**
  * One run: its state live (runUpdated), its event history live (runEvents, resumed from the last
  * revision after any drop), the commands its state accepts, and a slider through its history that
  * shows the run as it was after any revision (run(id, atRevision), folded by the server).
  */
-export function runView(root: HTMLElement, runId: string, _caller: Caller): View {
+export function runView(root: HTMLElement, runId: string): View {
   let current: Run | null = null;
   /** The revision the slider shows; null while it follows the live run. */
   let viewing: number | null = null;
