@@ -143,7 +143,8 @@ async function run(env: BenchEnv): Promise<BenchFigure[]> {
       `prepared ${runsNeeded} finished runs of ${stepIds.length} steps (${progress} progress events per step) in ${Math.round(performance.now() - preparing)} ms`,
     );
     // Every (run, step) once, steps in order, runs round robin: one run is hit again only much later.
-    const targets = stepIds.flatMap((stepId) => runIds.map((runId) => ({ runId, stepId })));
+    // Last step first: a retried step re-executes the steps after it (see finishedRunHistory).
+    const targets = [...stepIds].reverse().flatMap((stepId) => runIds.map((runId) => ({ runId, stepId })));
     const take = (count: number): LoadRequest[] =>
       targets.splice(0, count).map((variables) => ({ query: RETRY, variables }));
     // Warm-up: JIT, connection pools, prepared plans; not counted.

@@ -23,7 +23,8 @@ import type { PostgresEventStore } from "../../src/event-store/postgres/postgres
 import { runsProjection } from "../../src/projections/runs/runs-projection.js";
 import type { RunCommand } from "../../src/runs/commands.js";
 import { runDecider } from "../../src/runs/decider.js";
-import { type RunEvent, runStreamName } from "../../src/runs/events.js";
+import { runStreamName } from "../../src/runs/events.js";
+import { evolveStored } from "../../src/runs/state.js";
 import { newId } from "../../src/shared/ids.js";
 import { summarizeLatencies } from "../harness.js";
 import { appendFinishedRun } from "./run-histories.js";
@@ -114,7 +115,8 @@ let last = "";
 for (const runId of runIds) last = await appendRun(runId);
 await ctx.projections.waitFor(last, 30_000);
 const half = runIds.length / 2;
-const targets = steps.flatMap((step) => runIds.map((runId) => ({ runId, stepId: step.id })));
+// Last step first: a retried step re-executes the steps after it (see finishedRunHistory).
+const targets = [...steps].reverse().flatMap((step) => runIds.map((runId) => ({ runId, stepId: step.id })));
 const inProcess = targets.filter((t) => runIds.indexOf(t.runId) < half).slice(0, count);
 const overHttp = targets.filter((t) => runIds.indexOf(t.runId) >= half).slice(0, count);
 
@@ -124,10 +126,7 @@ for (const { runId, stepId } of inProcess) {
     await time("a read first event (run visible?)", () => ctx.store.readStream(stream, { maxCount: 1 }));
     const history = await time("b read whole stream", () => ctx.store.readStream(stream));
     const decided = await time("c fold + decide", async () => {
-      const state = history.reduce(
-        (folded, event) => runDecider.evolve(folded, event as unknown as RunEvent),
-        runDecider.initialState(),
-      );
+      const state = evolveStored(runDecider.initialState(), history);
       const command: RunCommand = { type: "RetryStep", runId, stepId, now: new Date().toISOString() };
       return runDecider.decide(command, state);
     });

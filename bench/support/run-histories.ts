@@ -7,7 +7,11 @@ import { newId } from "../../src/shared/ids.js";
 
 const WORKER = "bench-worker";
 
-/** A finished run whose every step may be retried once: its history decided by the real decider. */
+/**
+ * A FAILED run (its last step failed for good) whose every step may be retried once, the last step
+ * first: retrying a step re-executes the steps after it, so a step retried before a later one would
+ * leave that one unexecuted. Its history is decided by the real decider.
+ */
 export function finishedRunHistory(
   runId: string,
   steps: { id: string; name: string }[],
@@ -52,6 +56,18 @@ export function finishedRunHistory(
       });
     }
     const output = { files: 12, patch: "x".repeat(400) };
+    if (step === steps.at(-1)) {
+      commands.push({
+        type: "FailStep",
+        runId,
+        now: now(),
+        workerId: WORKER,
+        stepId: step.id,
+        error: "bench",
+        willRetry: false,
+      });
+      continue;
+    }
     commands.push({
       type: "CompleteStep",
       runId,
@@ -63,7 +79,6 @@ export function finishedRunHistory(
       message: null,
     });
   }
-  commands.push({ type: "CompleteRun", runId, now: now(), workerId: WORKER });
   let state = initialState();
   const events: RunEvent[] = [];
   for (const command of commands) {

@@ -7,7 +7,7 @@ import { Command } from "commander";
 import { ConfigError, loadConfig } from "../config/config.js";
 import { createLogger } from "../config/logger.js";
 import { UnknownProjectionError } from "../projections/registry.js";
-import { InvalidInputError } from "../runs/errors.js";
+import { InvalidInputError } from "../shared/errors.js";
 import { listProjectionsCommand, rebuildProjectionsCommand } from "./projections-commands.js";
 import { createTokenCommand, listTokensCommand, revokeTokenCommand } from "./tokens-commands.js";
 

@@ -1,7 +1,7 @@
 import { GraphQLError } from "graphql";
 import type { MaskError } from "graphql-yoga";
 import type { Logger } from "../config/logger.js";
-import { DomainError } from "../runs/errors.js";
+import { DomainError } from "../shared/errors.js";
 import { newId } from "../shared/ids.js";
 import { currentRequestScope } from "./request-scope.js";
 

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import type pg from "pg";
 import type { PrismaClient } from "../db/prisma.js";
-import { InvalidInputError } from "../runs/errors.js";
+import { InvalidInputError } from "../shared/errors.js";
 import { newId } from "../shared/ids.js";
 import type { Caller } from "./caller.js";
 import { isRole, ROLES, type Role } from "./roles.js";

@@ -1,16 +1,16 @@
 import type { EventStore, StoredEvent } from "../event-store/event-store.js";
 import { WrongExpectedRevisionError } from "../event-store/event-store.js";
-import type { Decider } from "../runs/decider.js";
-import { RevisionConflictError } from "../runs/errors.js";
 import { deterministicUuid, newId } from "../shared/ids.js";
 import type { JsonObject } from "../shared/json.js";
+import type { Decider } from "./decider.js";
+import { RevisionConflictError } from "./errors.js";
 
 export interface DomainEvent {
   type: string;
   data: JsonObject | object;
 }
 
-export interface HandleOptions {
+export interface HandleOptions<Event> {
   /** The caller's view of the stream: the append happens only if the stream is still there. */
   expectedRevision?: number | null;
   /**
@@ -22,6 +22,8 @@ export interface HandleOptions {
   maxRetries?: number;
   metadata?: JsonObject;
   occurredAt: Date;
+  /** The stream's format: a stored event as the decider's event, null for one it does not know. */
+  toEvent: (stored: StoredEvent) => Event | null;
   /**
    * A precondition on the stream as read, checked before the expected revision and the decision
    * (e.g. that the run belongs to the caller's workspace): it costs no read of its own. Throws to refuse.
@@ -47,7 +49,7 @@ export async function handleCommand<State, Command, Event extends DomainEvent>(
   decider: Decider<State, Command, Event>,
   streamName: string,
   command: Command,
-  options: HandleOptions,
+  options: HandleOptions<Event>,
 ): Promise<HandleResult<State>> {
   const maxRetries = options.expectedRevision != null ? 0 : (options.maxRetries ?? 5);
   for (let attempt = 0; ; attempt++) {
@@ -57,10 +59,10 @@ export async function handleCommand<State, Command, Event extends DomainEvent>(
     if (options.expectedRevision != null && options.expectedRevision !== revision) {
       throw new RevisionConflictError(streamName, String(options.expectedRevision), revision);
     }
-    let state = history.reduce(
-      (folded, event) => decider.evolve(folded, event as unknown as Event),
-      decider.initialState(),
-    );
+    let state = history.reduce((folded, stored) => {
+      const event = options.toEvent(stored);
+      return event === null ? folded : decider.evolve(folded, event);
+    }, decider.initialState());
     const events = decider.decide(command, state);
     if (events.length === 0) return { state, revision, position: null, events };
     const commandId = options.commandId;

@@ -1,6 +1,6 @@
 import { GraphQLError } from "graphql";
 import { builder } from "../api/builder.js";
-import { InvalidInputError } from "../runs/errors.js";
+import { InvalidInputError } from "../shared/errors.js";
 import type { ProjectionStatus } from "./projection-engine.js";
 import { type RebuildResult, rebuildProjections } from "./rebuild.js";
 import { projectionsNamed, UnknownProjectionError } from "./registry.js";

@@ -3,7 +3,7 @@ import { DEFAULT_ROLES } from "../auth/authorization.js";
 import { roleAllows } from "../auth/roles.js";
 import { runFromRecord } from "../projections/runs/run-rows.js";
 import { allowedCommands, OFFERED_COMMANDS, type OfferedCommand } from "./allowed-commands.js";
-import { leaseExpiry } from "./lease-expiry.js";
+import { holderHeartbeatExpiry } from "./lease.js";
 import { HISTORICAL } from "./run-at-revision.js";
 
 const OfferedCommandName = builder.enumType("RunCommandName", { values: OFFERED_COMMANDS });
@@ -19,14 +19,14 @@ const OfferedCommandRef = builder.objectRef<OfferedCommand>("AllowedCommand").im
 /** What the decider needs besides the rows: the steps in order and the heartbeat lease. */
 const STATE_SELECTION = { steps: { orderBy: { index: "asc" as const } }, lease: true };
 
-type Row = Parameters<typeof runFromRecord>[0] & Parameters<typeof leaseExpiry>[0];
+type Row = Parameters<typeof runFromRecord>[0] & Parameters<typeof holderHeartbeatExpiry>[0];
 
 /** Every command the run's state accepts now, whoever asks. A past state (time travel) accepts none. */
 function offered(row: Row, staleAfterMs: number): OfferedCommand[] {
   if (HISTORICAL in row) return [];
   return allowedCommands(runFromRecord(row), {
     now: new Date().toISOString(),
-    leaseExpiresAt: leaseExpiry(row),
+    heartbeatExpiresAt: holderHeartbeatExpiry(row)?.toISOString() ?? null,
     staleAfterMs,
   });
 }

@@ -1,6 +1,6 @@
+import { DomainError } from "../shared/errors.js";
 import type { ClientCommand } from "./commands.js";
 import { decide } from "./decide.js";
-import { DomainError } from "./errors.js";
 import type { Run } from "./state.js";
 
 /** The client commands a run can be offered, named as the GraphQL enum names them. */
@@ -20,10 +20,10 @@ export interface OfferedCommand {
   stepId: string | null;
 }
 
-/** What `failStaleRun` would be given now: the lease from the heartbeats, the stale threshold. */
+/** What `failStaleRun` would be given now: the holder's heartbeat expiry, the stale threshold. */
 export interface Staleness {
   now: string;
-  leaseExpiresAt: string | null;
+  heartbeatExpiresAt: string | null;
   staleAfterMs: number;
 }
 

@@ -43,15 +43,19 @@ export type SelectAlternative = Command<"SelectAlternative", { stepId: string; i
 export type CancelRun = Command<"CancelRun", { reason: string | null }>;
 export type RerunRun = Command<"RerunRun", Record<never, never>>;
 /**
- * `leaseExpiresAt`: when the lease of the run's worker runs out (from its heartbeats), null when
- * unknown. The run is stale when that moment has passed or when no event came for `staleAfterMs`.
+ * `heartbeatExpiresAt`: the lease's expiry as the heartbeats of the worker holding the run last set
+ * it (run_leases, outside the stream), null when it sent none. The run is stale when its lease ran
+ * out (see runs/lease.ts) or when no event came for `staleAfterMs`.
  */
 export type FailStaleRun = Command<
   "FailStaleRun",
-  { reason: string | null; leaseExpiresAt: string | null; staleAfterMs: number }
+  { reason: string | null; heartbeatExpiresAt: string | null; staleAfterMs: number }
 >;
 
-/** `currentLeaseExpired`: whether the lease of the worker holding the run has run out. */
+/**
+ * `currentLeaseExpired`: whether the lease of the worker holding the run has run out, by the rule of
+ * runs/lease.ts applied to what the claiming worker read (the heartbeats live outside the stream).
+ */
 export type ClaimRun = Command<
   "ClaimRun",
   { workerId: string; leaseMs: number; currentLeaseExpired: boolean; maxTakeovers: number }

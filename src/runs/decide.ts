@@ -1,6 +1,8 @@
-import type { RunCommand } from "./commands.js";
-import { InvalidInputError, InvalidStateError, NotFoundError } from "./errors.js";
+import { isDeepStrictEqual } from "node:util";
+import { ConflictError, InvalidInputError, InvalidStateError, NotFoundError } from "../shared/errors.js";
+import type { RunCommand, StartRun } from "./commands.js";
 import type { RunEvent } from "./events.js";
+import { isLeaseExpired, leaseExpiry } from "./lease.js";
 import { isFinishedStep, isTerminal, nextStep, type Run, type RunState, type StepState } from "./state.js";
 
 const ACTIVE_STATUSES = new Set(["PENDING", "RUNNING"]);
@@ -41,14 +43,50 @@ function noStepRunning(run: Run): void {
 const attemptAfterReset = (step: StepState): number =>
   step.status === "PENDING" ? step.attempt : step.attempt + 1;
 
+/**
+ * The new attempt of `from` and of every step after it: a step re-executed changes the inputs of the
+ * steps after it, so none of them may keep a result made from its previous output.
+ */
+const attemptsFrom = (run: Run, from: StepState): Record<string, number> =>
+  Object.fromEntries(
+    run.steps.filter((step) => step.index >= from.index).map((step) => [step.id, attemptAfterReset(step)]),
+  );
+
+/** The worker executes steps in order: an unfinished earlier step would stop it before `step`. */
+function earlierStepsFinished(run: Run, step: StepState, allowPending: boolean): void {
+  const unfinished = run.steps.find(
+    (other) =>
+      other.index < step.index && !isFinishedStep(other) && !(allowPending && other.status === "PENDING"),
+  );
+  if (unfinished) {
+    throw new InvalidStateError(
+      `step ${unfinished.id} before ${step.id} is ${unfinished.status}; resume from ${unfinished.id} instead (it re-executes ${step.id} too)`,
+    );
+  }
+}
+
+/**
+ * A reused idempotency key names the run it started. The same request again is answered with that
+ * run; another request under the same key is a client bug that must not pass silently.
+ */
+function sameStart(run: Run, command: StartRun): boolean {
+  if (command.idempotencyKey === null || run.idempotencyKey !== command.idempotencyKey) {
+    throw new InvalidStateError(`run ${command.runId} already exists`);
+  }
+  if (run.pipeline !== command.pipeline || !isDeepStrictEqual(run.input, command.input)) {
+    const what = run.pipeline !== command.pipeline ? `pipeline ${run.pipeline}` : "another input";
+    throw new ConflictError(
+      `idempotencyKey ${JSON.stringify(command.idempotencyKey)} was already used to start run ${run.id} with ${what}; use a new key for a different request`,
+    );
+  }
+  return true;
+}
+
 export function decide(command: RunCommand, state: RunState): RunEvent[] {
   const at = command.now;
   switch (command.type) {
     case "StartRun": {
-      if (state.exists) {
-        if (command.idempotencyKey !== null && state.idempotencyKey === command.idempotencyKey) return [];
-        throw new InvalidStateError(`run ${command.runId} already exists`);
-      }
+      if (state.exists && sameStart(state, command)) return [];
       if (command.steps.length === 0)
         throw new InvalidInputError(`pipeline ${command.pipeline} has no steps`);
       const { runId, workspaceId, pipeline, steps, input, idempotencyKey } = command;
@@ -59,38 +97,25 @@ export function decide(command: RunCommand, state: RunState): RunEvent[] {
     case "RetryStep": {
       const run = existing(state, command.runId);
       const step = stepOf(run, command.stepId);
-      noStepRunning(run);
-      if (step.status === "PENDING") throw new InvalidStateError(`step ${step.id} has not been executed yet`);
-      // Another step left FAILED or AWAITING_SELECTION would stop the worker after this one: the run
-      // would stay RUNNING for ever. Resuming from the earlier of the two re-executes both.
-      const blocking = run.steps.find(
-        (other) =>
-          other.id !== step.id && (other.status === "FAILED" || other.status === "AWAITING_SELECTION"),
-      );
-      if (blocking) {
+      // A completed run's results are final, a cancelled one was stopped on purpose: going back on
+      // either is what resumeFromStep and rerunRun are for.
+      if (run.status === "COMPLETED" || run.status === "CANCELLED") {
         throw new InvalidStateError(
-          `step ${blocking.id} is ${blocking.status}; retry that step, or resume from the earlier of ${step.id} and ${blocking.id}`,
+          `run ${run.id} is ${run.status}; retryStep only retries steps of an active or FAILED run: resumeFromStep(${step.id}) re-executes ${step.id} and every step after it, rerunRun the whole run`,
         );
       }
-      return [{ type: "StepRetried", data: { stepId: step.id, attempt: step.attempt + 1, at } }];
+      noStepRunning(run);
+      if (step.status === "PENDING") throw new InvalidStateError(`step ${step.id} has not been executed yet`);
+      earlierStepsFinished(run, step, false);
+      const attempts = attemptsFrom(run, step);
+      return [{ type: "StepRetried", data: { stepId: step.id, attempt: step.attempt + 1, attempts, at } }];
     }
     case "ResumeFromStep": {
       const run = existing(state, command.runId);
       const from = stepOf(run, command.stepId);
       noStepRunning(run);
-      // The worker executes steps in order: an unfinished earlier step would leave nothing to start.
-      const unfinishedBefore = run.steps.find((step) => step.index < from.index && !isFinishedStep(step));
-      if (unfinishedBefore && unfinishedBefore.status !== "PENDING") {
-        throw new InvalidStateError(
-          `step ${unfinishedBefore.id} before ${from.id} is ${unfinishedBefore.status}; resume from ${unfinishedBefore.id} instead`,
-        );
-      }
-      const attempts = Object.fromEntries(
-        run.steps
-          .filter((step) => step.index >= from.index)
-          .map((step) => [step.id, attemptAfterReset(step)]),
-      );
-      return [{ type: "RunResumed", data: { fromStepId: from.id, attempts, at } }];
+      earlierStepsFinished(run, from, true);
+      return [{ type: "RunResumed", data: { fromStepId: from.id, attempts: attemptsFrom(run, from), at } }];
     }
     case "SelectAlternative": {
       const run = existing(state, command.runId);
@@ -125,9 +150,8 @@ export function decide(command: RunCommand, state: RunState): RunEvent[] {
           `run ${run.id} is ${run.status} and held by no worker, so it cannot be stale`,
         );
       }
-      const now = Date.parse(at);
-      const leaseExpired = command.leaseExpiresAt !== null && Date.parse(command.leaseExpiresAt) <= now;
-      const silentFor = now - Date.parse(run.updatedAt);
+      const leaseExpired = isLeaseExpired(leaseExpiry(run.leaseExpiresAt, command.heartbeatExpiresAt), at);
+      const silentFor = Date.parse(at) - Date.parse(run.updatedAt);
       if (!leaseExpired && silentFor < command.staleAfterMs) {
         throw new InvalidStateError(
           `run ${run.id} is healthy: its worker holds a live lease and it progressed ${silentFor} ms ago`,

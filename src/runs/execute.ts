@@ -2,14 +2,14 @@ import { type HandleOptions, type HandleResult, handleCommand } from "../command
 import type { EventStore } from "../event-store/event-store.js";
 import type { RunCommand } from "./commands.js";
 import { runDecider } from "./decider.js";
-import { runStreamName } from "./events.js";
+import { type RunEvent, runStreamName, toRunEvent } from "./events.js";
 import type { RunState } from "./state.js";
 
 export interface ExecuteOptions {
   expectedRevision?: number | null;
   commandId?: string;
   metadata?: Record<string, string>;
-  checkHistory?: HandleOptions["checkHistory"];
+  checkHistory?: HandleOptions<RunEvent>["checkHistory"];
 }
 
 /** Runs one command against its run's stream through the generic command handler. */
@@ -24,5 +24,6 @@ export function executeRunCommand(
     metadata: { command: command.type, ...options.metadata },
     occurredAt: new Date(command.now),
     checkHistory: options.checkHistory,
+    toEvent: toRunEvent,
   });
 }

@@ -1,5 +1,5 @@
 import type { EventStore } from "../event-store/event-store.js";
-import { InvalidInputError, NotFoundError } from "./errors.js";
+import { InvalidInputError, NotFoundError } from "../shared/errors.js";
 import { type RunEvent, runStreamName } from "./events.js";
 import { currentPhase, evolve, initialState, type Run, type RunState } from "./state.js";
 

@@ -1,8 +1,8 @@
 import { builder } from "../api/builder.js";
-import { assertRunVisible } from "../api/run-access.js";
 import type { StoredEvent } from "../event-store/event-store.js";
-import { InvalidInputError } from "./errors.js";
-import { RUN_STREAM_PREFIX, runStreamName } from "./events.js";
+import { InvalidInputError } from "../shared/errors.js";
+import { runIdOfStream, runStreamName } from "./events.js";
+import { assertRunVisible } from "./run-access.js";
 
 export const RUN_EVENTS_DEFAULT_PAGE = 100;
 export const RUN_EVENTS_MAX_PAGE = 1_000;
@@ -10,7 +10,7 @@ export const RUN_EVENTS_MAX_PAGE = 1_000;
 /** A stored event of a run's stream, as clients see it (also what the subscriptions stream). */
 export const RunEventRef = builder.objectRef<StoredEvent>("RunEvent").implement({
   fields: (t) => ({
-    runId: t.id({ resolve: (event) => event.streamName.slice(RUN_STREAM_PREFIX.length) }),
+    runId: t.id({ resolve: (event) => runIdOfStream(event.streamName) }),
     revision: t.exposeInt("revision", {
       description: "revision of this event in its run's stream (0, 1, 2, ... without gaps)",
     }),

@@ -1,10 +1,10 @@
 import { builder } from "../api/builder.js";
-import { loadRun } from "../api/run-access.js";
-import { checkExpectedRevision, executeClientCommand } from "../api/run-commands.js";
+import { InvalidInputError } from "../shared/errors.js";
 import { deterministicUuid, newId } from "../shared/ids.js";
 import { type Json, jsonByteLength } from "../shared/json.js";
-import { InvalidInputError } from "./errors.js";
-import { leaseExpiry } from "./lease-expiry.js";
+import { holderHeartbeatExpiry } from "./lease.js";
+import { loadRun } from "./run-access.js";
+import { checkExpectedRevision, executeClientCommand } from "./run-commands.js";
 
 /** Every mutation goes through the command handler and answers with the run after the command. */
 
@@ -16,7 +16,8 @@ const EXPECTED_REVISION =
 builder.mutationField("startRun", (t) =>
   t.prismaField({
     type: "Run",
-    description: "starts a run; the same idempotencyKey returns the run it started before and starts nothing",
+    description:
+      "starts a run; the same idempotencyKey with the same pipeline and input returns the run it started before and starts nothing; the same key with another pipeline or input is CONFLICT",
     args: {
       pipeline: t.arg.string({ required: true }),
       input: t.arg({ type: "JSON" }),
@@ -82,9 +83,13 @@ function stepMutation(
 stepMutation(
   "retryStep",
   "RetryStep",
-  "re-executes one step from scratch: its output, alternatives, selection, error and times are cleared",
+  "re-executes a step of an active or FAILED run from scratch, and every step after it (their inputs change): outputs, alternatives, selections, errors and times are cleared and the run is RUNNING again. On a COMPLETED or CANCELLED run it is INVALID_STATE: use resumeFromStep (from that step) or rerunRun (the whole run)",
 );
-stepMutation("resumeFromStep", "ResumeFromStep", "re-executes the given step and every step after it");
+stepMutation(
+  "resumeFromStep",
+  "ResumeFromStep",
+  "re-executes the given step and every step after it, from scratch, on any run with no step running (COMPLETED, FAILED and CANCELLED runs included); the run is RUNNING again",
+);
 
 builder.mutationField("selectAlternative", (t) =>
   t.prismaField({
@@ -154,6 +159,7 @@ builder.mutationField("failStaleRun", (t) =>
     },
     resolve: async (query, _root, args, ctx) => {
       const { prisma, config } = ctx.app;
+      // Heartbeats extend the lease in run_leases, outside the stream: the decider needs them.
       const row = await prisma.run.findUnique({
         where: { id: args.runId },
         select: { workerId: true, leaseExpiresAt: true, lease: true },
@@ -162,7 +168,7 @@ builder.mutationField("failStaleRun", (t) =>
         type: "FailStaleRun",
         runId: args.runId,
         reason: args.reason ?? null,
-        leaseExpiresAt: row ? leaseExpiry(row) : null,
+        heartbeatExpiresAt: (row && holderHeartbeatExpiry(row)?.toISOString()) ?? null,
         staleAfterMs: config.STALE_AFTER_MS,
       });
       return loadRun(ctx, query, args.runId);

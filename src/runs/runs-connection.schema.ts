@@ -1,11 +1,11 @@
 import { queryFromInfo } from "@pothos/plugin-prisma";
 import { type GraphQLResolveInfo, Kind, type SelectionSetNode } from "graphql";
 import { builder } from "../api/builder.js";
-import { decodeRunCursor, encodeRunCursor } from "../api/run-cursor.js";
 import type { Prisma, Run } from "../generated/prisma/client.js";
 import { runsProjection } from "../projections/runs/runs-projection.js";
-import { InvalidInputError } from "./errors.js";
+import { InvalidInputError } from "../shared/errors.js";
 import { RunRef, RunStatusEnum } from "./run.schema.js";
+import { decodeRunCursor, encodeRunCursor } from "./run-cursor.js";
 
 /** Relay-style page of runs, newest first. */
 

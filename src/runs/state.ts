@@ -1,5 +1,6 @@
+import type { StoredEvent } from "../event-store/event-store.js";
 import type { Json } from "../shared/json.js";
-import type { RunEvent } from "./events.js";
+import { type RunEvent, toRunEvent } from "./events.js";
 
 export type RunStatus = "PENDING" | "RUNNING" | "AWAITING_INPUT" | "COMPLETED" | "FAILED" | "CANCELLED";
 export type StepStatus = "PENDING" | "RUNNING" | "AWAITING_SELECTION" | "COMPLETED" | "FAILED" | "SKIPPED";
@@ -11,6 +12,8 @@ export interface StepState {
   status: StepStatus;
   /** 1 for the first execution, +1 for each retry, resume or rerun that re-executes it. */
   attempt: number;
+  /** Automatic retries (StepFailed with willRetry) since a person last had the step re-executed. */
+  automaticRetries: number;
   progress: number | null;
   message: string | null;
   output: Json | null;
@@ -59,12 +62,16 @@ export const nextStep = (run: Run): StepState | undefined => run.steps.find((ste
 export const currentPhase = (run: Run): string | null =>
   run.steps.find((step) => step.status === "RUNNING" || step.status === "AWAITING_SELECTION")?.name ?? null;
 
-/** A step about to be executed again keeps nothing of its previous attempt. */
-export function freshStep(step: StepState, attempt: number): StepState {
+/**
+ * A step about to be executed again keeps nothing of its previous attempt. Its automatic retries
+ * start again from 0 unless the policy is still counting (an automatic retry, a takeover).
+ */
+export function freshStep(step: StepState, attempt: number, automaticRetries = 0): StepState {
   return {
     ...step,
     status: "PENDING",
     attempt,
+    automaticRetries,
     progress: null,
     message: null,
     output: null,
@@ -120,7 +127,7 @@ export function evolve(state: RunState, event: RunEvent): RunState {
       const { data } = event;
       // A taken-over run's interrupted step starts over under the new worker.
       const steps = run.steps.map((step) =>
-        step.status === "RUNNING" ? { ...freshStep(step, step.attempt) } : step,
+        step.status === "RUNNING" ? freshStep(step, step.attempt, step.automaticRetries) : step,
       );
       return {
         ...run,
@@ -137,7 +144,9 @@ export function evolve(state: RunState, event: RunEvent): RunState {
         workerId: null,
         leaseExpiresAt: null,
         // The interrupted step starts over under whichever worker claims the run next.
-        steps: run.steps.map((step) => (step.status === "RUNNING" ? freshStep(step, step.attempt) : step)),
+        steps: run.steps.map((step) =>
+          step.status === "RUNNING" ? freshStep(step, step.attempt, step.automaticRetries) : step,
+        ),
       };
     case "StepStarted":
       return {
@@ -205,7 +214,7 @@ export function evolve(state: RunState, event: RunEvent): RunState {
         steps: updateStep(run, event.data.stepId, (step) =>
           event.data.willRetry
             ? {
-                ...freshStep(step, step.attempt + 1),
+                ...freshStep(step, step.attempt + 1, step.automaticRetries + 1),
                 message: `attempt ${step.attempt} failed: ${event.data.error}`,
               }
             : { ...step, status: "FAILED", error: event.data.error, completedAt: event.data.at },
@@ -248,13 +257,12 @@ export function evolve(state: RunState, event: RunEvent): RunState {
         ),
       };
     case "StepRetried":
-      return awaitingWorker(
-        { ...run, steps: updateStep(run, event.data.stepId, (step) => freshStep(step, event.data.attempt)) },
-        event.data.at,
-      );
     case "RunResumed":
     case "RunRerun": {
-      const { attempts } = event.data;
+      const attempts =
+        event.type === "StepRetried"
+          ? (event.data.attempts ?? { [event.data.stepId]: event.data.attempt })
+          : event.data.attempts;
       const steps = run.steps.map((step) => {
         const attempt = attempts[step.id];
         return attempt === undefined ? step : freshStep(step, attempt);
@@ -264,8 +272,23 @@ export function evolve(state: RunState, event: RunEvent): RunState {
       return awaitingWorker({ ...run, steps, takeovers }, event.data.at, status);
     }
     default: {
+      // Exhaustive at compile time; a stored event of an unknown type changes nothing.
       const unknown: never = event;
-      return unknown;
+      void unknown;
+      return state;
     }
   }
+}
+
+/** Folds stored events of a run's stream onto `state`; events of unknown types are skipped. */
+export function evolveStored(
+  state: RunState,
+  events: readonly Pick<StoredEvent, "type" | "data">[],
+): RunState {
+  let folded = state;
+  for (const stored of events) {
+    const event = toRunEvent(stored);
+    if (event !== null) folded = evolve(folded, event);
+  }
+  return folded;
 }

@@ -1,5 +1,5 @@
 import type { EventStore, StoredEvent } from "../event-store/event-store.js";
-import { RUN_STREAM_PREFIX, runStreamName } from "../runs/events.js";
+import { runIdOfStream, runStreamName, runWorkspaceOf } from "../runs/events.js";
 
 /**
  * Which workspace each run belongs to, for filtering the all-runs stream per caller. Learnt from the
@@ -16,19 +16,16 @@ export class RunWorkspaces {
 
   /** The workspace of the event's run, null when the run has no RunStarted (not a visible run). */
   async of(event: StoredEvent): Promise<string | null> {
-    const runId = event.streamName.slice(RUN_STREAM_PREFIX.length);
+    const runId = runIdOfStream(event.streamName);
     if (event.type === "RunStarted") {
-      const workspaceId = typeof event.data.workspaceId === "string" ? event.data.workspaceId : null;
+      const workspaceId = runWorkspaceOf(event);
       this.remember(runId, workspaceId);
       return workspaceId;
     }
     const known = this.known.get(runId);
     if (known !== undefined) return known;
     const [first] = await this.store.readStream(runStreamName(runId), { maxCount: 1 });
-    const workspaceId =
-      first?.type === "RunStarted" && typeof first.data.workspaceId === "string"
-        ? first.data.workspaceId
-        : null;
+    const workspaceId = runWorkspaceOf(first);
     this.remember(runId, workspaceId);
     return workspaceId;
   }

@@ -1,11 +1,11 @@
 import type { YogaInitialContext } from "graphql-yoga";
 import { builder } from "../api/builder.js";
 import type { GraphQLContext } from "../api/context.js";
-import { assertRunVisible, loadRun } from "../api/run-access.js";
 import type { StoredEvent } from "../event-store/event-store.js";
-import { InvalidInputError } from "../runs/errors.js";
 import { RUN_STREAM_PREFIX, runStreamName } from "../runs/events.js";
+import { assertRunVisible, loadRun } from "../runs/run-access.js";
 import { RunEventRef } from "../runs/run-event.schema.js";
+import { InvalidInputError } from "../shared/errors.js";
 import { closableStream } from "./closable-stream.js";
 import type { StreamItem } from "./follow-stream.js";
 import { followRunUpdates, type RunTick } from "./run-updates.js";

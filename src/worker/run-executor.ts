@@ -4,13 +4,12 @@ import type { EventStore } from "../event-store/event-store.js";
 import type { PipelineStepDefinition, StepContext } from "../pipelines/pipeline.js";
 import type { PipelineRegistry } from "../pipelines/registry.js";
 import type { WorkerCommand } from "../runs/commands.js";
-import { DomainError, InvalidInputError } from "../runs/errors.js";
-import { runStreamName } from "../runs/events.js";
 import { executeRunCommand } from "../runs/execute.js";
 import { nextStep, type Run, type StepState } from "../runs/state.js";
+import { DomainError, InvalidInputError } from "../shared/errors.js";
 import type { Json } from "../shared/json.js";
 import type { LeaseBook } from "./leases.js";
-import { automaticRetriesSoFar, retryDelayMs } from "./retry-policy.js";
+import { retryDelayMs } from "./retry-policy.js";
 import { lostReason, type RunTracker } from "./run-tracker.js";
 import { runStepHandler } from "./step-handler.js";
 
@@ -69,7 +68,7 @@ export async function executeClaimedRun(
         return;
       }
       // A missing row (e.g. a read model rebuild) is written again: the stream says we hold the run.
-      if (!(await leases.renew(runId))) await leases.hold(runId);
+      if (!(await leases.renew(runId))) await leases.restore(runId);
     } catch (error) {
       logger.warn({ err: error }, "heartbeat failed");
     } finally {
@@ -131,9 +130,7 @@ export async function executeClaimedRun(
     definition: PipelineStepDefinition | undefined,
   ): Promise<boolean> => {
     const policy = definition?.retry;
-    const retriesSoFar = policy
-      ? automaticRetriesSoFar(await store.readStream(runStreamName(runId)), stepId)
-      : 0;
+    const retriesSoFar = tracker.state.steps.find((step) => step.id === stepId)?.automaticRetries ?? 0;
     const willRetry = policy !== undefined && retriesSoFar < policy.attempts;
     logger.info({ stepId, attempt, error, willRetry }, "step failed");
     await send("FailStep", { stepId, error, willRetry });

@@ -1,8 +1,7 @@
 import type { HandleResult } from "../commands/command-handler.js";
 import type { EventStore } from "../event-store/event-store.js";
-import type { RunEvent } from "../runs/events.js";
 import { runStreamName } from "../runs/events.js";
-import { evolve, isTerminal, type Run, type RunState } from "../runs/state.js";
+import { evolveStored, isTerminal, type Run, type RunState } from "../runs/state.js";
 
 /**
  * The worker's view of one run, folded from its stream: updated by the results of the worker's own
@@ -29,8 +28,7 @@ export class RunTracker {
   async refresh(): Promise<Run> {
     const from = { state: this.state, revision: this.revision };
     const events = await this.store.readStream(runStreamName(this.runId), { after: from.revision });
-    let state: RunState = from.state;
-    for (const event of events) state = evolve(state, event as unknown as RunEvent);
+    const state = evolveStored(from.state, events);
     const last = events.at(-1);
     if (last && state.exists && last.revision > this.revision) {
       this.state = state;

@@ -1,9 +1,9 @@
 import type { Logger } from "../config/logger.js";
 import type { PrismaClient } from "../db/prisma.js";
 import type { EventStore } from "../event-store/event-store.js";
-import { DomainError } from "../runs/errors.js";
 import { executeRunCommand } from "../runs/execute.js";
-import { effectiveLeaseExpiry } from "./leases.js";
+import { holderHeartbeatExpiry, isLeaseExpired, rowLeaseExpiry } from "../runs/lease.js";
+import { DomainError } from "../shared/errors.js";
 
 export interface SweeperDeps {
   store: EventStore;
@@ -65,8 +65,7 @@ export async function sweepStaleRuns(
   });
   const result: SweepResult = { failed: [], skipped: 0 };
   for (const run of candidates) {
-    const expiry = effectiveLeaseExpiry(run);
-    const expired = expiry === null || expiry.getTime() <= now.getTime();
+    const expired = isLeaseExpired(rowLeaseExpiry(run), now);
     const silentMs = now.getTime() - run.updatedAt.getTime();
     let reason: string | null = null;
     if (expired && run.takeovers >= settings.maxTakeovers) {
@@ -83,7 +82,7 @@ export async function sweepStaleRuns(
           runId: run.id,
           now: now.toISOString(),
           reason,
-          leaseExpiresAt: (expiry ?? now).toISOString(),
+          heartbeatExpiresAt: holderHeartbeatExpiry(run)?.toISOString() ?? null,
           staleAfterMs: settings.staleAfterMs,
         },
         { expectedRevision: run.revision },

@@ -37,8 +37,8 @@ const stepStarted = (stepId: string, seconds: number): RunEvent => ({
   data: { stepId, attempt: 1, workerId: "w1", at: at(seconds) },
 });
 
-const offered = (run: Run, seconds: number, leaseExpiresAt: string | null = run.leaseExpiresAt) =>
-  allowedCommands(run, { now: at(seconds), leaseExpiresAt, staleAfterMs: 600_000 }).map(
+const offered = (run: Run, seconds: number, heartbeatExpiresAt: string | null = null) =>
+  allowedCommands(run, { now: at(seconds), heartbeatExpiresAt, staleAfterMs: 600_000 }).map(
     ({ command, stepId }) => `${command}${stepId ? `:${stepId}` : ""}`,
   );
 

@@ -53,10 +53,13 @@ export function nextCommand(runId: string, state: RunState, rnd: () => number): 
   const run = state;
   const maxAttempt = Math.max(...run.steps.map((step) => step.attempt));
   if (isTerminal(run)) {
-    if (maxAttempt >= 3 || rnd() < 0.5) return null;
+    // A step failed for good (at attempt 3) may still be retried by a person once.
+    if (maxAttempt >= (run.status === "FAILED" ? 4 : 3) || rnd() < 0.5) return null;
     const failed = run.steps.find((step) => step.status === "FAILED");
     const pick = rnd();
-    if (failed && pick < 0.4) return { type: "RetryStep", runId, now: at, stepId: failed.id };
+    // A cancelled run's steps are not retried (resumeFromStep is for that): only a FAILED run's.
+    if (failed && run.status === "FAILED" && pick < 0.4)
+      return { type: "RetryStep", runId, now: at, stepId: failed.id };
     if (pick < 0.7) {
       // Resuming past an unfinished step would leave the run with nothing a worker may start.
       const firstUnfinished = run.steps.findIndex((step) => step.status !== "COMPLETED");

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "vitest";
-import { InvalidInputError, InvalidStateError, NotFoundError } from "../../src/runs/errors.js";
 import type { StepState } from "../../src/runs/state.js";
+import { InvalidInputError, InvalidStateError, NotFoundError } from "../../src/shared/errors.js";
 import { at, command, ev, history, RUN_ID, STEPS } from "./fixtures.js";
 import { asRun, given } from "./given-when-then.js";
 
@@ -102,7 +102,7 @@ describe("commands on a run that does not exist", () => {
     command(1, { type: "SelectAlternative", stepId: "a", index: 0 }),
     command(1, { type: "CancelRun", reason: null }),
     command(1, { type: "RerunRun" }),
-    command(1, { type: "FailStaleRun", reason: null, leaseExpiresAt: null, staleAfterMs: 1 }),
+    command(1, { type: "FailStaleRun", reason: null, heartbeatExpiresAt: null, staleAfterMs: 1 }),
     command(1, {
       type: "ClaimRun",
       workerId: "w1",
@@ -145,26 +145,54 @@ describe("RetryStep", () => {
   test("retrying the failed step starts a fresh attempt of it and reopens the run", () => {
     const state = given(history.failedAtC())
       .when(command(11, { type: "RetryStep", stepId: "c" }))
-      .thenDecides([{ type: "StepRetried", data: { stepId: "c", attempt: 2, at: at(11) } }]);
+      .thenDecides([
+        { type: "StepRetried", data: { stepId: "c", attempt: 2, attempts: { c: 2 }, at: at(11) } },
+      ]);
     const run = asRun(state);
     assertFresh(stepOf(state, "c"), 2);
     assert.equal(run.status, "RUNNING");
     assert.equal(run.error, null);
     assert.equal(run.completedAt, null);
     assert.equal(run.workerId, null, "a worker has to claim it again");
-    assert.deepEqual(stepOf(state, "b")?.output, "y", "other steps keep their results");
+    assert.deepEqual(stepOf(state, "b")?.output, "y", "earlier steps keep their results");
     assert.equal(stepOf(state, "b")?.selectedIndex, 1);
   });
 
-  test("retrying a step whose alternative was selected forgets alternatives and selection", () => {
-    const state = given(history.completed())
-      .when(command(11, { type: "RetryStep", stepId: "c" }))
-      .thenDecides([{ type: "StepRetried", data: { stepId: "c", attempt: 2, at: at(11) } }]);
+  test("retrying a step re-executes every later step too: their inputs change", () => {
+    const state = given(history.failedAtC())
+      .when(command(11, { type: "RetryStep", stepId: "b" }))
+      .thenDecides([
+        { type: "StepRetried", data: { stepId: "b", attempt: 2, attempts: { b: 2, c: 2 }, at: at(11) } },
+      ]);
+    assertFresh(stepOf(state, "b"), 2);
     assertFresh(stepOf(state, "c"), 2);
-    const retriedB = given([...history.awaitingSelection(), ev.selected(6, "b", 0)])
-      .when(command(7, { type: "RetryStep", stepId: "b" }))
-      .thenDecides([{ type: "StepRetried", data: { stepId: "b", attempt: 2, at: at(7) } }]);
+    assert.equal(stepOf(state, "a")?.status, "COMPLETED");
+    // A step waiting for a selection is retried with the steps after it (never executed: attempt 1).
+    const retriedB = given(history.awaitingSelection())
+      .when(command(6, { type: "RetryStep", stepId: "b" }))
+      .thenDecides([
+        { type: "StepRetried", data: { stepId: "b", attempt: 2, attempts: { b: 2, c: 1 }, at: at(6) } },
+      ]);
     assertFresh(stepOf(retriedB, "b"), 2);
+    assert.equal(asRun(retriedB).status, "RUNNING");
+  });
+
+  test("a StepRetried stored before `attempts` existed still resets the retried step alone", () => {
+    const state = given([
+      ...history.failedAtC(),
+      { type: "StepRetried", data: { stepId: "b", attempt: 2, at: at(11) } },
+    ]).state;
+    assertFresh(stepOf(state, "b"), 2);
+    assert.equal(stepOf(state, "c")?.status, "FAILED", "as it was acted upon when it was written");
+  });
+
+  test("a COMPLETED or CANCELLED run is not retried: the refusal names resumeFromStep and rerunRun", () => {
+    given(history.completed())
+      .when(command(11, { type: "RetryStep", stepId: "b" }))
+      .thenFails(InvalidStateError, /COMPLETED.*resumeFromStep\(b\).*rerunRun/);
+    given([...history.awaitingSelection(), ev.cancelled(6)])
+      .when(command(7, { type: "RetryStep", stepId: "a" }))
+      .thenFails(InvalidStateError, /CANCELLED.*resumeFromStep\(a\)/);
   });
 
   test("a step that has not run yet cannot be retried", () => {
@@ -179,13 +207,19 @@ describe("RetryStep", () => {
       .thenFails(InvalidStateError, /running/);
   });
 
-  test("no retry of one step while another one failed or waits for a selection (the run would stall on it)", () => {
-    given(history.failedAtC())
-      .when(command(11, { type: "RetryStep", stepId: "a" }))
-      .thenFails(InvalidStateError, /c/);
+  test("no retry past an earlier step that is not finished (the worker would stop on it)", () => {
     given(history.awaitingSelection())
-      .when(command(6, { type: "RetryStep", stepId: "a" }))
-      .thenFails(InvalidStateError, /b/);
+      .when(command(6, { type: "RetryStep", stepId: "c" }))
+      .thenFails(InvalidStateError, /not been executed/);
+    given([
+      ...history.failedAtC(),
+      { type: "StepRetried", data: { stepId: "b", attempt: 2, at: at(11) } },
+      ev.claimed(12),
+      ev.stepStarted(13, "b", 2),
+      ev.alternatives(14, "b", ["x", "y"], 2),
+    ])
+      .when(command(15, { type: "RetryStep", stepId: "c" }))
+      .thenFails(InvalidStateError, /step b before c is AWAITING_SELECTION; resume from b/);
   });
 });
 
@@ -332,8 +366,9 @@ describe("RerunRun", () => {
 });
 
 describe("FailStaleRun", () => {
-  const stale = (seconds: number, leaseExpiresAt: string | null, staleAfterMs = 60_000) =>
-    command(seconds, { type: "FailStaleRun", reason: null, leaseExpiresAt, staleAfterMs });
+  /** `heartbeatExpiresAt`: the lease as the holder's heartbeats set it; the claim's (at 1) ends at 31. */
+  const stale = (seconds: number, heartbeatExpiresAt: string | null, staleAfterMs = 60_000) =>
+    command(seconds, { type: "FailStaleRun", reason: null, heartbeatExpiresAt, staleAfterMs });
 
   test("fails a run whose worker's lease ran out", () => {
     const state = given(history.runningA())
@@ -343,9 +378,21 @@ describe("FailStaleRun", () => {
     assert.equal(stepOf(state, "a")?.status, "FAILED");
   });
 
+  test("the claim's lease counts when no heartbeat came, the later of the two when one did", () => {
+    given(history.runningA())
+      .when(stale(40, null))
+      .thenDecides([ev.runFailed(40, "stale: worker stopped reporting", "stale")]);
+    given(history.runningA())
+      .when(stale(40, at(20)))
+      .thenDecides([ev.runFailed(40, "stale: worker stopped reporting", "stale")]);
+    given(history.runningA())
+      .when(stale(30, at(20)))
+      .thenFails(InvalidStateError, /healthy/);
+  });
+
   test("fails a run that made no progress for too long", () => {
     given(history.runningA())
-      .when(stale(100, null))
+      .when(stale(100, at(120)))
       .thenDecides([ev.runFailed(100, "stale: no progress for 97000 ms", "stale")]);
   });
 

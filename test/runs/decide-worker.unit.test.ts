@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "vitest";
 import type { RunCommand } from "../../src/runs/commands.js";
-import { InvalidInputError, InvalidStateError } from "../../src/runs/errors.js";
+import { InvalidInputError, InvalidStateError } from "../../src/shared/errors.js";
 import { at, command, ev, history, WORKER } from "./fixtures.js";
 import { asRun, given } from "./given-when-then.js";
 

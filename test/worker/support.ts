@@ -6,9 +6,9 @@ import { createLogger } from "../../src/config/logger.js";
 import type { EventStore, StoredEvent } from "../../src/event-store/event-store.js";
 import type { PipelineDefinition } from "../../src/pipelines/pipeline.js";
 import { PipelineRegistry } from "../../src/pipelines/registry.js";
-import { type RunEvent, runStreamName } from "../../src/runs/events.js";
+import { runStreamName } from "../../src/runs/events.js";
 import { executeRunCommand } from "../../src/runs/execute.js";
-import { evolve, initialState, type Run } from "../../src/runs/state.js";
+import { evolveStored, initialState, type Run } from "../../src/runs/state.js";
 import { newId } from "../../src/shared/ids.js";
 import type { Json } from "../../src/shared/json.js";
 
@@ -59,10 +59,7 @@ export async function readRun(
   runId: string,
 ): Promise<{ run: Run; events: StoredEvent[] }> {
   const events = await store.readStream(runStreamName(runId));
-  const state = events.reduce(
-    (folded, event) => evolve(folded, event as unknown as RunEvent),
-    initialState(),
-  );
+  const state = evolveStored(initialState(), events);
   assert.ok(state.exists, `run ${runId} exists`);
   return { run: state, events };
 }

@@ -40,6 +40,7 @@ export function stepRow(runId: string, step: StepState): Record<string, Json> {
     name: step.name,
     status: step.status,
     attempt: step.attempt,
+    automatic_retries: step.automaticRetries,
     progress: step.progress,
     message: step.message,
     output: step.output,
@@ -68,6 +69,7 @@ SELECT jsonb_build_object(
     'steps', COALESCE((
       SELECT jsonb_agg(jsonb_build_object(
         'id', s.id, 'name', s.name, 'index', s.index, 'status', s.status, 'attempt', s.attempt,
+        'automaticRetries', s.automatic_retries,
         'progress', s.progress, 'message', s.message, 'output', s.output,
         'outputTruncated', s.output_truncated, 'alternatives', s.alternatives,
         'selectedIndex', s.selected_index, 'error', s.error,
@@ -102,6 +104,7 @@ const STEP_COLUMNS: [string, string][] = [
   ["name", "text"],
   ["status", "text"],
   ["attempt", "int"],
+  ["automatic_retries", "int"],
   ["progress", "float8"],
   ["message", "text"],
   ["output", "jsonb"],
@@ -190,6 +193,7 @@ export function runFromRecord(record: RunRecord): Run {
         index: step.index,
         status: step.status,
         attempt: step.attempt,
+        automaticRetries: step.automaticRetries,
         progress: step.progress,
         message: step.message,
         output: (step.output ?? null) as Json,

@@ -1,7 +1,6 @@
 import type { StoredEvent } from "../../event-store/event-store.js";
-import type { RunEvent } from "../../runs/events.js";
-import { RUN_STREAM_PREFIX } from "../../runs/events.js";
-import { evolve, type RunState } from "../../runs/state.js";
+import { RUN_STREAM_PREFIX, runIdOfStream } from "../../runs/events.js";
+import { evolveStored, type RunState } from "../../runs/state.js";
 import type { Json } from "../../shared/json.js";
 import type { Projection } from "../projection.js";
 import { ident, type SqlClient } from "../sql.js";
@@ -35,7 +34,7 @@ async function loadRuns(
   return loaded;
 }
 
-const runIdOf = (event: StoredEvent): string => event.streamName.slice(RUN_STREAM_PREFIX.length);
+const runIdOf = (event: StoredEvent): string => runIdOfStream(event.streamName);
 
 /**
  * runs + steps: each run's row is the domain's own fold (`evolve`) of its stream, so the read model
@@ -43,7 +42,7 @@ const runIdOf = (event: StoredEvent): string => event.streamName.slice(RUN_STREA
  */
 export const runsProjection: Projection = {
   name: "runs",
-  version: 1,
+  version: 2,
   streamPrefix: RUN_STREAM_PREFIX,
   tables: ["runs", "steps"],
 
@@ -65,7 +64,7 @@ export const runsProjection: Projection = {
       // Belt and braces next to the checkpoint: an event the row already has is never applied twice.
       if (current && event.revision <= current.revision) continue;
       const state: RunState = current?.run ?? { exists: false };
-      const next = evolve(state, { type: event.type, data: event.data } as unknown as RunEvent);
+      const next = evolveStored(state, [event]);
       if (!next.exists) continue;
       after.set(id, { run: next, revision: event.revision, position: event.position });
     }

@@ -1,8 +1,8 @@
+import type { GraphQLContext } from "../api/context.js";
 import type { PrismaClient } from "../db/prisma.js";
 import type { StoredEvent } from "../event-store/event-store.js";
-import { NotFoundError } from "../runs/errors.js";
-import { runStreamName } from "../runs/events.js";
-import type { GraphQLContext } from "./context.js";
+import { NotFoundError } from "../shared/errors.js";
+import { runStreamName, runWorkspaceOf } from "./events.js";
 
 /**
  * Fails with NOT_FOUND unless the run exists in the caller's workspace. Checked on the event store
@@ -16,7 +16,7 @@ export async function assertRunVisible(ctx: GraphQLContext, runId: string): Prom
 
 /** The same check on a run's first event the caller has already read (no read of its own). */
 export function checkRunVisible(ctx: GraphQLContext, runId: string, first: StoredEvent | undefined): void {
-  if (first?.type !== "RunStarted" || first.data.workspaceId !== ctx.workspaceId) {
+  if (runWorkspaceOf(first) !== ctx.workspaceId) {
     throw new NotFoundError(`run ${runId} does not exist`);
   }
 }

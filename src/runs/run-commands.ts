@@ -1,8 +1,8 @@
-import type { ClientCommand } from "../runs/commands.js";
-import { InvalidInputError } from "../runs/errors.js";
-import { runStreamName } from "../runs/events.js";
-import { executeRunCommand } from "../runs/execute.js";
-import type { GraphQLContext } from "./context.js";
+import type { GraphQLContext } from "../api/context.js";
+import { InvalidInputError } from "../shared/errors.js";
+import type { ClientCommand } from "./commands.js";
+import { runStreamName } from "./events.js";
+import { executeRunCommand } from "./execute.js";
 import { checkRunVisible } from "./run-access.js";
 
 /** Distributes the fields every client command carries: the run, and the time it came in. */

@@ -1,5 +1,5 @@
 /**
- * Expected failures of run commands. Each maps to one `extensions.code` of the public contract at the
+ * Expected failures of commands (runs, tokens, projections). Each maps to one `extensions.code` of the public contract at the
  * API edge; anything else is a bug and gets masked there.
  */
 export type DomainErrorCode = "BAD_USER_INPUT" | "NOT_FOUND" | "CONFLICT" | "INVALID_STATE";
@@ -23,15 +23,8 @@ export class InvalidStateError extends DomainError {
   readonly code = "INVALID_STATE";
 }
 
-/** `expectedRevision` did not match the stream's current revision. */
-export class RevisionConflictError extends DomainError {
-  override name = "RevisionConflictError";
+/** The request contradicts an earlier one (e.g. a reused idempotency key with another request). */
+export class ConflictError extends DomainError {
+  override name = "ConflictError";
   readonly code = "CONFLICT";
-  constructor(
-    readonly streamName: string,
-    readonly expected: string,
-    readonly actual: number | null,
-  ) {
-    super(`expected revision ${expected} of ${streamName} but it is at ${actual ?? "no stream"}`);
-  }
 }

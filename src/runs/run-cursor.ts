@@ -1,4 +1,4 @@
-import { InvalidInputError } from "../runs/errors.js";
+import { InvalidInputError } from "../shared/errors.js";
 
 /**
  * Cursor of a run in the newest-first order: (createdAt, id), the order's full sort key, so pages
