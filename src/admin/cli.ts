@@ -64,7 +64,10 @@ tokens
   .command("create")
   .description("create a token and print its secret (shown only this once)")
   .requiredOption("--workspace <workspace>", "the one workspace the token sees and changes")
-  .requiredOption("--role <role>", "viewer, operator or admin")
+  .requiredOption(
+    "--role <role>",
+    "viewer, operator, admin (of the workspace) or system (process-wide: rebuilds)",
+  )
   .requiredOption("--name <name>", "what the token is for")
   .action((options: { workspace: string; role: string; name: string }) =>
     main((logger) =>

@@ -1,6 +1,7 @@
 import { GraphQLError } from "graphql";
 import type { MaskError } from "graphql-yoga";
 import type { Logger } from "../config/logger.js";
+import { isDatabaseUnavailable } from "../db/unavailable.js";
 import { DomainError } from "../shared/errors.js";
 import { newId } from "../shared/ids.js";
 import { currentRequestScope } from "./request-scope.js";
@@ -24,7 +25,18 @@ const isPlainGraphQLError = (error: unknown): error is GraphQLError =>
  * `extensions.code`. Anything else is a bug or an outage: its message could leak internals, so the
  * client gets a generic one plus the correlation id that finds the full error in the logs.
  */
-export function createMaskError(logger: Logger): MaskError {
+/** The database cannot be reached: the client should retry, the request changed nothing it will not redo. */
+export const unavailable = (retryAfterMs: number, correlationId: string): GraphQLError =>
+  new GraphQLError("The service cannot reach its database right now; retry shortly.", {
+    extensions: {
+      code: "UNAVAILABLE",
+      retryAfterMs,
+      correlationId,
+      http: { status: 503, headers: { "retry-after": String(Math.ceil(retryAfterMs / 1_000)) } },
+    },
+  });
+
+export function createMaskError(logger: Logger, retryAfterMs = 2_000): MaskError {
   return (error, message) => {
     const domain = domainErrorOf(error);
     const located = error instanceof GraphQLError ? error : null;
@@ -42,6 +54,11 @@ export function createMaskError(logger: Logger): MaskError {
     const correlationId = scope?.requestId ?? newId();
     if (scope) scope.unexpectedErrors++;
     const cause = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+    if (isDatabaseUnavailable(cause)) {
+      logger.warn({ err: cause, correlationId }, "database unavailable during a GraphQL request");
+      const answer = unavailable(retryAfterMs, correlationId);
+      return new GraphQLError(answer.message, { ...location, extensions: answer.extensions });
+    }
     logger.error(
       { err: cause, correlationId, path: located?.path?.join(".") },
       "unexpected error in a GraphQL request",

@@ -3,15 +3,19 @@ import type { AddressInfo } from "node:net";
 import type { AppContext } from "../app/app-context.js";
 import { bodyTooLarge } from "../auth/body-limit.js";
 import { ensureApiTokens } from "../auth/bootstrap.js";
+import { redactUrl } from "../config/redact.js";
 import { CONSOLE_PATH, createConsoleHandler } from "../console/console-route.js";
 import { newId } from "../shared/ids.js";
-import { sendMetrics } from "../streaming/metrics-endpoint.js";
+import { ignoreBody } from "./get-only.js";
 import { checkReadiness, DEFAULT_READINESS, type ReadinessOptions } from "./health.js";
+import { METRICS_PATH, serveMetrics, startMetricsServer } from "./metrics-access.js";
 import { type RequestScope, runInRequestScope } from "./request-scope.js";
 import { createGraphQLHandler } from "./yoga.js";
 
 export interface RunningHttpServer {
   port: number;
+  /** The metrics port when METRICS_PORT moves /metrics off the API's port. */
+  metricsPort: number | null;
   close(): Promise<void>;
 }
 
@@ -42,12 +46,15 @@ export async function startHttpServer(
   const initialToken = await ensureApiTokens(ctx);
   const graphql = createGraphQLHandler(ctx, { graphiqlToken: initialToken });
   const readiness = options.readiness ?? DEFAULT_READINESS;
+  const metricsServer = await startMetricsServer(ctx.config, logger);
   const serveConsole = createConsoleHandler();
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? "/").split("?")[0];
+    // GET-only endpoints never read a body sent along (see get-only.ts).
+    if (path === "/healthz" || path === "/readyz") ignoreBody(req, res);
     if (path === "/healthz") return sendJson(res, 200, { status: "ok" });
-    if (path === "/metrics") return sendMetrics(res);
+    if (path === METRICS_PATH && !metricsServer) return serveMetrics(req, res, ctx.config);
     if (path === CONSOLE_PATH || path?.startsWith(`${CONSOLE_PATH}/`)) return serveConsole(req, res);
     if (path === "/readyz") {
       const result = await checkReadiness(ctx, readiness);
@@ -67,7 +74,7 @@ export async function startHttpServer(
       const line = {
         requestId: scope.requestId,
         method: req.method,
-        path: req.url,
+        path: redactUrl(req.url ?? "/"),
         status: res.statusCode,
         operation: scope.operationName,
         durationMs: Math.round(performance.now() - started),
@@ -97,7 +104,9 @@ export async function startHttpServer(
 
   return {
     port,
+    metricsPort: metricsServer?.port ?? null,
     async close() {
+      await metricsServer?.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       // Streams (subscriptions) never end by themselves: cut what is still open after the grace.

@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { withDatabaseDeadline } from "../db/unavailable.js";
 import { unauthenticated } from "./auth-errors.js";
 import type { Caller } from "./caller.js";
 import { callerOfSecret } from "./token-store.js";
@@ -32,7 +33,8 @@ export function authenticate(pool: pg.Pool, request: Request): Promise<Caller> {
     caller = (async () => {
       const secret = bearerSecretOf(request);
       if (!secret) throw unauthenticated("An API token is required: send `Authorization: Bearer <token>`.");
-      const found = await callerOfSecret(pool, secret);
+      // Every request asks the database here first: a stalled database fails it fast (UNAVAILABLE).
+      const found = await withDatabaseDeadline(callerOfSecret(pool, secret));
       if (!found) throw unauthenticated("The API token is unknown or revoked.");
       return found;
     })();

@@ -7,6 +7,6 @@ export interface Caller {
   /** The one workspace the token may see and change. */
   workspaceId: string;
   role: Role;
-  /** Shorthand for role === "admin". */
+  /** Shorthand for "admin or above". */
   admin: boolean;
 }

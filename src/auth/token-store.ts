@@ -4,7 +4,7 @@ import type { PrismaClient } from "../db/prisma.js";
 import { InvalidInputError } from "../shared/errors.js";
 import { newId } from "../shared/ids.js";
 import type { Caller } from "./caller.js";
-import { isRole, ROLES, type Role } from "./roles.js";
+import { isRole, ROLES, type Role, roleAllows } from "./roles.js";
 
 /** Recognisable in logs and secret scanners; the rest is 32 random bytes. */
 export const TOKEN_PREFIX = "rst_";
@@ -103,7 +103,7 @@ export async function callerOfSecret(pool: pg.Pool, secret: string): Promise<Cal
     tokenName: row.name,
     workspaceId: row.workspace_id,
     role: row.role,
-    admin: row.role === "admin",
+    admin: roleAllows(row.role, "admin"),
   };
 }
 

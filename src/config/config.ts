@@ -56,6 +56,36 @@ const ConfigSchema = z.object({
   AUTH_RECHECK_MS: z.coerce.number().int().positive().default(2_000),
   /** Largest output a step may store, in bytes of its JSON text; larger outputs are cut and flagged. */
   MAX_STEP_OUTPUT_BYTES: z.coerce.number().int().positive().default(2_000_000),
+  /** Security (docs/security.md). Comma-separated exact origins allowed to read the API from a browser. */
+  CORS_ORIGINS: z
+    .string()
+    .transform((value) =>
+      value
+        .split(",")
+        .map((origin) => origin.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z.array(
+        z.url().refine((url) => new URL(url).origin === url, "must be an origin: scheme://host[:port]"),
+      ),
+    )
+    .default([]),
+  /** A single-connection stream reservation (PUT /graphql/stream) not connected within this is dropped. */
+  STREAM_RESERVATION_TTL_MS: z.coerce.number().int().positive().default(60_000),
+  MAX_STREAM_RESERVATIONS_PER_TOKEN: z.coerce.number().int().positive().default(10),
+  /** When set, GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>`. */
+  METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+  /** When set, /metrics is served on this port only (bound to HOST), not on the API's port. */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** Largest response a query may produce, estimated from stored sizes before it is built. */
+  MAX_RESPONSE_BYTES: z.coerce.number().int().positive().default(20_000_000),
+  /** Large JSON values (input, output, alternatives, data) one request may select, lists multiplied by page size. */
+  MAX_LARGE_VALUES_PER_REQUEST: z.coerce.number().int().positive().default(250),
+  /** Queries able to return 25+ large JSON values (a page of runs with inputs) one token may run at once. */
+  MAX_EXPENSIVE_QUERIES_PER_TOKEN: z.coerce.number().int().positive().default(2),
+  /** What a request failing during a database outage tells its client to wait before retrying. */
+  UNAVAILABLE_RETRY_AFTER_MS: z.coerce.number().int().positive().default(2_000),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

@@ -1,7 +1,25 @@
-import { type Logger, pino } from "pino";
+import { type DestinationStream, type Logger, pino } from "pino";
+import { REDACTED, redactSecrets } from "./redact.js";
 
 export type { Logger };
 
-export function createLogger(level: string, name = "runstream"): Logger {
-  return pino({ name, level, base: { pid: process.pid } });
+/** Every logger of the process: structured secrets are censored by path, and every written line is scrubbed. */
+export function createLogger(level: string, name = "runstream", destination?: DestinationStream): Logger {
+  const options = {
+    name,
+    level,
+    base: { pid: process.pid },
+    redact: {
+      paths: [
+        "authorization",
+        "*.authorization",
+        "headers.authorization",
+        "*.headers.authorization",
+        "secret",
+      ],
+      censor: REDACTED,
+    },
+    hooks: { streamWrite: redactSecrets },
+  };
+  return destination ? pino(options, destination) : pino(options);
 }

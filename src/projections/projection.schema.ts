@@ -1,8 +1,10 @@
 import { GraphQLError } from "graphql";
 import { builder } from "../api/builder.js";
+import { roleAllows } from "../auth/roles.js";
 import { InvalidInputError } from "../shared/errors.js";
 import type { ProjectionStatus } from "./projection-engine.js";
 import { type RebuildResult, rebuildProjections } from "./rebuild.js";
+import { type RunningRebuild, rebuildLock } from "./rebuild-lock.js";
 import { projectionsNamed, UnknownProjectionError } from "./registry.js";
 
 const ProjectionRebuild = builder.objectRef<RebuildResult>("ProjectionRebuild").implement({
@@ -13,25 +15,55 @@ const ProjectionRebuild = builder.objectRef<RebuildResult>("ProjectionRebuild").
   }),
 });
 
+const describe = (running: RunningRebuild) =>
+  `${running.projection} (since ${running.startedAt.toISOString()}, ${running.replayed} of ${running.total} events replayed)`;
+
+/** A second caller learns that the rebuild runs, and how far it got. */
+const alreadyRunning = (busy: RunningRebuild[]): GraphQLError =>
+  new GraphQLError(
+    `A rebuild is already running: ${busy.map(describe).join("; ")}. Try again when it ends.`,
+    {
+      extensions: {
+        code: "CONFLICT",
+        rebuilding: busy.map((running) => ({ ...running, startedAt: running.startedAt.toISOString() })),
+      },
+    },
+  );
+
 builder.mutationField("rebuildProjections", (t) =>
   t.field({
     type: ProjectionRebuild,
-    description: "admin only: rebuilds the named read-model projections (all when null) from the event store",
+    description:
+      "system tokens only: rebuilds the named read-model projections (all when null) from the event store, for every workspace",
     args: { names: t.arg.stringList() },
     resolve: async (_root, args, ctx) => {
-      if (!ctx.caller.admin) {
-        throw new GraphQLError("rebuilding projections is for admins", { extensions: { code: "FORBIDDEN" } });
+      // The authorization plugin checks this before execution; kept here so no path skips it.
+      if (!roleAllows(ctx.caller.role, "system")) {
+        throw new GraphQLError("rebuilding projections needs a system token", {
+          extensions: { code: "FORBIDDEN" },
+        });
       }
       const names = args.names ?? null;
+      let projections: string[];
       try {
-        projectionsNamed(names);
+        projections = projectionsNamed(names).map((projection) => projection.name);
       } catch (error) {
         if (error instanceof UnknownProjectionError) throw new InvalidInputError(error.message);
         throw error;
       }
+      const claim = rebuildLock.claim(projections);
+      if ("busy" in claim) throw alreadyRunning(claim.busy);
       const { store, prisma, logger } = ctx.app;
       ctx.logger.info({ names }, "rebuilding projections");
-      return rebuildProjections({ store, prisma, logger: logger.child({ component: "rebuild" }) }, names);
+      try {
+        return await rebuildProjections(
+          { store, prisma, logger: logger.child({ component: "rebuild" }) },
+          names,
+          claim.progress,
+        );
+      } finally {
+        claim.release();
+      }
     },
   }),
 );

@@ -1,7 +1,9 @@
 import { type ExecutionArgs, getOperationAST } from "graphql";
+import type { Response as SseResponse } from "graphql-sse";
 import { TOKEN_HEADER_KEY, TOKEN_QUERY_KEY } from "graphql-sse";
 import { createHandler } from "graphql-sse/lib/use/fetch";
 import type { Plugin } from "graphql-yoga";
+import { StreamReservations } from "./stream-reservations.js";
 
 export const SINGLE_CONNECTION_PATH = "/graphql/stream";
 
@@ -28,7 +30,24 @@ const startsWithNext = (chunk: Uint8Array) => NEXT.every((byte, index) => chunk[
  *   `return()` (see closableStream), so nothing waits on;
  * - keep-alive comments every `keepAliveMs` while the stream is idle (the library's fixed 12 s stay).
  */
-export function useSingleConnectionSse(options: { maxQueued: number; keepAliveMs: number }): Plugin {
+export interface SingleConnectionOptions {
+  maxQueued: number;
+  keepAliveMs: number;
+  /** Reservations bound to the API token that made them (see stream-reservations.ts). */
+  reservations: { ttlMs: number; maxPerToken: number; callerTokenId: (request: Request) => Promise<string> };
+}
+
+/** An error answer in graphql-sse's own response shape. */
+const jsonError = (
+  status: number,
+  message: string,
+  extensions: Record<string, unknown> = {},
+): SseResponse => [
+  JSON.stringify({ errors: [{ message, ...(Object.keys(extensions).length > 0 ? { extensions } : {}) }] }),
+  { status, statusText: "", headers: { "content-type": "application/json; charset=utf-8" } },
+];
+
+export function useSingleConnectionSse(options: SingleConnectionOptions): Plugin {
   const budgets = new Map<string, StreamBudget>();
   const budgetOf = (token: string): StreamBudget => {
     let budget = budgets.get(token);
@@ -50,10 +69,51 @@ export function useSingleConnectionSse(options: { maxQueued: number; keepAliveMs
 
   const contexts = new WeakMap<Request, object>();
   let handler: (request: Request) => Promise<Response>;
+  let fetchAPI: { Request: typeof Request };
+  /** Requests this module makes itself to free an expired reservation inside the library. */
+  const cleanups = new WeakSet<Request>();
+  const { callerTokenId, ttlMs, maxPerToken } = options.reservations;
+  const reservations = new StreamReservations(ttlMs, maxPerToken, (streamToken) => {
+    // Connecting and going away at once is the library's one path that forgets a stream (and
+    // returns any operation already added to it).
+    const request = new fetchAPI.Request(`http://localhost${SINGLE_CONNECTION_PATH}`, {
+      headers: { accept: "text/event-stream", [TOKEN_HEADER_KEY]: streamToken },
+    });
+    cleanups.add(request);
+    void handler(request).then((response) => response.body?.cancel());
+  });
   return {
     onYogaInit({ yoga }) {
+      fetchAPI = yoga.fetchAPI;
       handler = createHandler(
         {
+          /**
+           * The stream token of a request. PUT always gets a new unguessable one owned by the caller's
+           * API token; any other request naming a reservation must come from that same API token,
+           * or is answered as if the reservation did not exist.
+           */
+          async authenticate(req) {
+            const streamToken = tokenOf(req.headers, req.url);
+            if (cleanups.has(req.raw)) return streamToken;
+            const caller = await callerTokenId(req.raw);
+            if (req.method === "PUT") {
+              return (
+                reservations.reserve(caller) ??
+                jsonError(
+                  429,
+                  `This token already has ${maxPerToken} stream reservations, the most allowed.`,
+                  {
+                    code: "TOO_MANY_SUBSCRIPTIONS",
+                    limit: maxPerToken,
+                  },
+                )
+              );
+            }
+            if (!streamToken) return null;
+            const check = reservations.check(streamToken, caller);
+            if (check === "not-owner") return jsonError(404, "Stream not found");
+            return streamToken;
+          },
           onSubscribe(req, params) {
             const enveloped = yoga.getEnveloped({ ...contexts.get(req.raw), request: req.raw, params });
             const document = enveloped.parse(params.query);
@@ -98,12 +158,14 @@ export function useSingleConnectionSse(options: { maxQueued: number; keepAliveMs
       const isStream = request.method === "GET" && request.headers.get("accept") === "text/event-stream";
       return handler(request).then((response) => {
         if (!isStream || !token || !response.body || response.status !== 200) return endResponse(response);
+        reservations.connected(token);
         const budget = budgetOf(token);
         endResponse(
           meteredStream(
             response,
             options.keepAliveMs,
             () => {
+              reservations.release(token);
               budget.closed = true;
               release(budget);
               if (budgets.get(token) === budget) budgets.delete(token);

@@ -1,5 +1,6 @@
 import type { Plugin } from "graphql-yoga";
 import type { AppContext } from "../app/app-context.js";
+import { authenticate } from "../auth/authenticate.js";
 import { useSingleConnectionSse } from "./single-connection-sse.js";
 import { useSseResultProcessor } from "./sse-result-processor.js";
 import { useStreamCursors } from "./stream-cursors.js";
@@ -15,6 +16,14 @@ export function streamingPlugins(app: AppContext): Plugin[] {
   return [
     useStreamCursors(),
     useSseResultProcessor(keepAliveMs, app.config.STREAM_RETRY_INITIAL_MS),
-    useSingleConnectionSse({ maxQueued: app.config.STREAM_MAX_BUFFERED_EVENTS, keepAliveMs }),
+    useSingleConnectionSse({
+      maxQueued: app.config.STREAM_MAX_BUFFERED_EVENTS,
+      keepAliveMs,
+      reservations: {
+        ttlMs: app.config.STREAM_RESERVATION_TTL_MS,
+        maxPerToken: app.config.MAX_STREAM_RESERVATIONS_PER_TOKEN,
+        callerTokenId: async (request) => (await authenticate(app.db.pool, request)).tokenId,
+      },
+    }),
   ];
 }

@@ -1,13 +1,21 @@
 import assert from "node:assert/strict";
 import { afterAll, beforeAll, test } from "vitest";
+import { createApiToken } from "../../src/auth/token-store.js";
 import { startTestApp, type TestApp } from "../support/app.js";
-import { gqlErrorCode, gqlOk } from "../support/graphql-client.js";
+import { gqlErrorCode, gqlOk, setDefaultHeaders } from "../support/graphql-client.js";
 import { RUN_FIELDS, type RunJson, START_RUN } from "./fragments.js";
 import { drive, failOnApply } from "./worker-driver.js";
 
 let app: TestApp;
 beforeAll(async () => {
   app = await startTestApp();
+  // Rebuilds are process-wide: they need a system token (made by the CLI, here straight in the database).
+  const { secret } = await createApiToken(app.ctx.prisma, {
+    workspaceId: "default",
+    role: "system",
+    name: "ops",
+  });
+  setDefaultHeaders(app.baseUrl, { authorization: `Bearer ${secret}` });
 });
 afterAll(async () => {
   await app?.close();

@@ -10,7 +10,8 @@ const tokens: Record<string, TestToken> = {};
 
 beforeAll(async () => {
   app = await startTestApp();
-  for (const role of ["viewer", "operator", "admin"]) tokens[role] = await newToken(app, "default", role);
+  for (const role of ["viewer", "operator", "admin", "system"])
+    tokens[role] = await newToken(app, "default", role);
 });
 afterAll(async () => {
   await app?.close();
@@ -114,17 +115,27 @@ describe("roles", () => {
     });
     assert.equal(cancelled.data?.cancelRun.status, "CANCELLED");
     assert.equal(codeOf(await as(app, operator, REBUILD)), "FORBIDDEN");
-    // All or nothing: a command beside an admin-only field is refused with it.
+    // All or nothing: a command beside a system-only field is refused with it.
     const mixed = `mutation { startRun(pipeline: "test", input: { repo: "r" }, idempotencyKey: "mixed") { id } rebuildProjections { projections } }`;
     assert.equal(codeOf(await as(app, operator, mixed)), "FORBIDDEN");
     assert.equal(await app.ctx.prisma.run.count({ where: { idempotencyKey: "mixed" } }), 0);
   });
 
-  test("an admin may do everything", async () => {
+  test("an admin may do everything in its workspace, but not rebuild every workspace's read models", async () => {
     const admin = tokens.admin?.headers ?? {};
     const started = await as<{ startRun: { id: string } }>(app, admin, START, {});
     assert.equal(started.errors, undefined);
-    const rebuilt = await as<{ rebuildProjections: { projections: string[] } }>(app, admin, REBUILD);
+    const refused = await as(app, admin, REBUILD);
+    assert.equal(codeOf(refused), "FORBIDDEN");
+    assert.equal(refused.status, 403);
+  });
+
+  test("a system token (created from the CLI) may rebuild", async () => {
+    const rebuilt = await as<{ rebuildProjections: { projections: string[] } }>(
+      app,
+      tokens.system?.headers ?? {},
+      REBUILD,
+    );
     assert.equal(rebuilt.errors, undefined);
     assert.ok((rebuilt.data?.rebuildProjections.projections.length ?? 0) >= 1);
   });
