@@ -53,17 +53,24 @@ describe.skipIf(skip !== null)("the run console in a real browser", () => {
   const token = async (workspaceId: string, role: string) =>
     (await createApiToken(prisma, { workspaceId, role, name: `${role} of ${workspaceId}` })).secret;
 
+  /** The run's stream as stored, read page by page through the API. */
   async function storedEvents(): Promise<StoredEvent[]> {
-    const response = await fetch(`${api.baseUrl}/graphql`, {
-      method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${operatorToken}` },
-      body: JSON.stringify({
-        query: "query ($id: ID!) { runEvents(runId: $id, first: 1000) { revision type data } }",
-        variables: { id: runId },
-      }),
-    });
-    const body = (await response.json()) as { data: { runEvents: StoredEvent[] } };
-    return body.data.runEvents;
+    const events: StoredEvent[] = [];
+    for (;;) {
+      const response = await fetch(`${api.baseUrl}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${operatorToken}` },
+        body: JSON.stringify({
+          query:
+            "query ($id: ID!, $after: Int) { runEvents(runId: $id, after: $after, first: 100) { revision type data } }",
+          variables: { id: runId, after: events.at(-1)?.revision ?? null },
+        }),
+      });
+      const body = (await response.json()) as { data?: { runEvents: StoredEvent[] }; errors?: unknown };
+      if (!body.data) throw new Error(`runEvents failed: ${JSON.stringify(body.errors)}`);
+      events.push(...body.data.runEvents);
+      if (body.data.runEvents.length < 100) return events;
+    }
   }
 
   /** Waits until the page has as many rows as the stream has events, then compares them one by one. */
