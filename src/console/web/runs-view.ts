@@ -93,10 +93,17 @@ export function runsView(root: HTMLElement, caller: Caller): View {
     }
   }
 
-  /** Refetches changed rows; a run that no longer matches the filter leaves the list. */
+  /** The newest revision the `events` stream announced per run: a row behind it is fetched again. */
+  const announced = new Map<string, number>();
+
+  /**
+   * Refetches changed rows; a run that no longer matches the filter leaves the list. The read model
+   * can lag the event stream: a row older than the event that announced it is fetched again shortly.
+   */
   async function refresh(ids: string[]) {
     for (const id of ids) {
       const { run } = await request<{ run: RunRow | null }>(RUN_ROW, { id });
+      if (run && run.revision < (announced.get(id) ?? -1)) changed(id, run.revision, 250);
       const index = rows.findIndex((row) => row.id === id);
       const matches = run && (!status || run.status === status);
       if (index >= 0) {
@@ -109,7 +116,8 @@ export function runsView(root: HTMLElement, caller: Caller): View {
     render();
   }
 
-  const changed = (runId: string) => {
+  function changed(runId: string, revision: number, delayMs = 150) {
+    announced.set(runId, Math.max(announced.get(runId) ?? -1, revision));
     pending.add(runId);
     // Bursts of progress events cost one refetch per run.
     flush ??= setTimeout(() => {
@@ -119,8 +127,8 @@ export function runsView(root: HTMLElement, caller: Caller): View {
       refresh(ids).catch((error: Error) => {
         message.textContent = error.message;
       });
-    }, 150);
-  };
+    }, delayMs);
+  }
 
   async function reload() {
     subscription?.dispose();
@@ -132,11 +140,11 @@ export function runsView(root: HTMLElement, caller: Caller): View {
     });
     rows = data.runs.edges.map((edge) => edge.node);
     render();
-    subscription = live<{ events: { runId: string } }>({
+    subscription = live<{ events: { runId: string; revision: number } }>({
       query: EVENTS,
       variables: { after: data.runs.eventsCursor },
       cursor: { variable: "after", type: "string" },
-      onData: ({ events }) => changed(events.runId),
+      onData: ({ events }) => changed(events.runId, events.revision),
       onStatus: (connection) => badge.update(connection),
       onError: (error) => {
         message.textContent = error.message;
