@@ -40,6 +40,12 @@ const ConfigSchema = z.object({
   STALE_AFTER_MS: z.coerce.number().int().positive().default(600_000),
   SWEEP_INTERVAL_MS: z.coerce.number().int().positive().default(30_000),
   WORKER_POLL_MS: z.coerce.number().int().positive().default(1_000),
+  /** Time budget of one step execution (a pipeline may set its own); over it, the step is stopped and fails. */
+  STEP_TIMEOUT_MS: z.coerce.number().int().positive().default(300_000),
+  /** Heap limit of each step executor thread, in MB: a step over it kills its thread, not the process. */
+  STEP_MEMORY_MB: z.coerce.number().int().positive().default(1_024),
+  /** Step executor threads per worker process; defaults to the cores available (at most WORKER_CONCURRENCY). */
+  STEP_THREADS: z.coerce.number().int().positive().optional(),
   /** Authentication and limits (src/auth). Unset switches default to on, except in production. */
   GRAPHIQL: booleanFlag.optional(),
   GRAPHQL_INTROSPECTION: booleanFlag.optional(),

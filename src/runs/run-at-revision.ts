@@ -1,7 +1,8 @@
 import type { EventStore } from "../event-store/event-store.js";
+import { runRecord } from "../projections/runs/run-rows.js";
 import { InvalidInputError, NotFoundError } from "../shared/errors.js";
 import { type RunEvent, runStreamName } from "./events.js";
-import { currentPhase, evolve, initialState, type Run, type RunState } from "./state.js";
+import { evolve, initialState, type Run, type RunState } from "./state.js";
 
 /** Runs can be long, but never this long: a fold past it is refused instead of holding the process. */
 export const MAX_TIME_TRAVEL_EVENTS = 100_000;
@@ -43,15 +44,7 @@ export async function runAtRevision(
   return asReadModelRow(state, last.revision, last.position);
 }
 
-/** The domain state under the read model's field names (timestamps stay ISO strings). */
+/** The folded run as a read-model record (the projection's own mapping), marked as historical. */
 function asReadModelRow(run: Run, revision: number, position: string) {
-  return {
-    ...run,
-    phase: currentPhase(run),
-    revision,
-    position,
-    lease: null,
-    steps: run.steps.map((step) => ({ ...step, runId: run.id })),
-    [HISTORICAL]: true as const,
-  };
+  return { ...runRecord({ run, revision, position }), lease: null, [HISTORICAL]: true as const };
 }

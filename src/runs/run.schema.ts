@@ -73,9 +73,8 @@ builder.queryField("run", (t) =>
         // tells Pothos' unused-query check it is satisfied.
         void { ...query };
         const past = await runAtRevision(ctx.app.store, args.id, args.atRevision, ctx.workspaceId);
-        // Shaped like a read-model row with its steps loaded; timestamps are ISO strings, which the
-        // DateTime scalar serializes like Dates.
-        return past as unknown as Awaited<ReturnType<typeof ctx.app.prisma.run.findFirstOrThrow>>;
+        // A read-model record with its steps loaded, which the selection's relations read as loaded.
+        return past;
       }
       return ctx.app.prisma.run.findFirst({
         ...query,

@@ -1,8 +1,8 @@
 import type { YogaInitialContext } from "graphql-yoga";
 import { builder } from "../api/builder.js";
 import type { GraphQLContext } from "../api/context.js";
-import type { StoredEvent } from "../event-store/event-store.js";
-import { RUN_STREAM_PREFIX, runStreamName } from "../runs/events.js";
+import { InvalidPositionError, type StoredEvent } from "../event-store/event-store.js";
+import { runStreamName } from "../runs/events.js";
 import { assertRunVisible, loadRun } from "../runs/run-access.js";
 import { RunEventRef } from "../runs/run-event.schema.js";
 import { InvalidInputError } from "../shared/errors.js";
@@ -88,14 +88,19 @@ builder.subscriptionField("events", (t) =>
       "all runs' events after global position `after` (exclusive; null = from the start), then live",
     args: { after: t.arg.string() },
     subscribe: async (_root, args, ctx: Context) => {
-      const candidates = [args.after ?? null, lastEventId(ctx)].filter((value): value is string => !!value);
-      for (const position of candidates) {
+      // Both in the store's current form (a cursor from before an upgrade of the store is converted).
+      const candidates: string[] = [];
+      for (const position of [args.after ?? null, lastEventId(ctx)]) {
+        if (!position) continue;
         try {
-          await ctx.app.store.readAll({ after: position, maxCount: 1, streamPrefix: RUN_STREAM_PREFIX });
+          candidates.push(await ctx.app.store.normalizePosition(position));
         } catch (error) {
-          if ((error as Error).name !== "InvalidPositionError") throw error;
-          if (position === args.after) throw new InvalidInputError("`after` is not a position of `events`");
-          candidates.splice(candidates.indexOf(position), 1);
+          if (!(error instanceof InvalidPositionError)) throw error;
+          if (position === args.after) {
+            throw new InvalidInputError(
+              "`after` is not a position of `events`: subscribe from the start (no `after`), or resume each run from its revision with `runEvents(runId, after)`",
+            );
+          }
         }
       }
       const after = candidates.sort().at(-1) ?? null;

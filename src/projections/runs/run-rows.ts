@@ -1,3 +1,4 @@
+import type { Run as RunRow, Step } from "../../generated/prisma/client.js";
 import { currentPhase, type Run, type StepState } from "../../runs/state.js";
 import type { Json } from "../../shared/json.js";
 
@@ -141,35 +142,57 @@ export const upsertRuns = (runs: string, param: string): string =>
 export const upsertSteps = (steps: string, param: string): string =>
   bulkUpsert(steps, STEP_COLUMNS, ["run_id", "id"], "StepStatus", param);
 
-const isoOrNull = (value: Date | string | null): string | null =>
-  value === null ? null : typeof value === "string" ? value : value.toISOString();
+const date = (iso: string | null): Date | null => (iso === null ? null : new Date(iso));
 
-/** A `runs` row and its `steps` rows as Prisma reads them. */
-export interface RunRecord {
-  id: string;
-  workspaceId: string;
-  pipeline: string;
-  input: unknown;
-  idempotencyKey: string | null;
-  status: Run["status"];
-  error: string | null;
-  createdAt: Date | string;
-  updatedAt: Date | string;
-  completedAt: Date | string | null;
-  workerId: string | null;
-  leaseExpiresAt: Date | string | null;
-  takeovers: number;
-  steps: StepRecord[];
+/**
+ * The run and its steps as the read model shows them once `projected` is applied, in the read
+ * model's own shape (Prisma's): what the API answers with while the read model lags behind a command.
+ */
+export function runRecord({ run, revision, position }: ProjectedRun): RunRecord {
+  return {
+    id: run.id,
+    workspaceId: run.workspaceId,
+    pipeline: run.pipeline,
+    status: run.status,
+    phase: currentPhase(run),
+    revision,
+    input: run.input,
+    error: run.error,
+    idempotencyKey: run.idempotencyKey,
+    workerId: run.workerId,
+    leaseExpiresAt: date(run.leaseExpiresAt),
+    takeovers: run.takeovers,
+    createdAt: new Date(run.createdAt),
+    updatedAt: new Date(run.updatedAt),
+    completedAt: date(run.completedAt),
+    position,
+    steps: run.steps.map((step) => ({
+      runId: run.id,
+      id: step.id,
+      index: step.index,
+      name: step.name,
+      status: step.status,
+      attempt: step.attempt,
+      automaticRetries: step.automaticRetries,
+      progress: step.progress,
+      message: step.message,
+      output: step.output,
+      outputTruncated: step.outputTruncated,
+      alternatives: step.alternatives,
+      selectedIndex: step.selectedIndex,
+      error: step.error,
+      startedAt: date(step.startedAt),
+      completedAt: date(step.completedAt),
+    })),
+  };
 }
-type StepRecord = Omit<StepState, "output" | "alternatives" | "startedAt" | "completedAt"> & {
-  output: unknown;
-  alternatives: unknown;
-  startedAt: Date | string | null;
-  completedAt: Date | string | null;
-};
 
-/** The inverse of runRow/stepRow, on Prisma's records: the domain state the rows were written from. */
+/** Typed as Prisma's rows, so a column added to the read model without a value here does not compile. */
+export type RunRecord = RunRow & { steps: Step[] };
+
+/** The inverse of runRecord: the domain state a read-model record (with its steps) was written from. */
 export function runFromRecord(record: RunRecord): Run {
+  const iso = (value: Date | null): string | null => value?.toISOString() ?? null;
   return {
     exists: true,
     id: record.id,
@@ -179,11 +202,11 @@ export function runFromRecord(record: RunRecord): Run {
     idempotencyKey: record.idempotencyKey,
     status: record.status,
     error: record.error,
-    createdAt: isoOrNull(record.createdAt) as string,
-    updatedAt: isoOrNull(record.updatedAt) as string,
-    completedAt: isoOrNull(record.completedAt),
+    createdAt: record.createdAt.toISOString(),
+    updatedAt: record.updatedAt.toISOString(),
+    completedAt: iso(record.completedAt),
     workerId: record.workerId,
-    leaseExpiresAt: isoOrNull(record.leaseExpiresAt),
+    leaseExpiresAt: iso(record.leaseExpiresAt),
     takeovers: record.takeovers,
     steps: [...record.steps]
       .sort((a, b) => a.index - b.index)
@@ -201,8 +224,8 @@ export function runFromRecord(record: RunRecord): Run {
         alternatives: Array.isArray(step.alternatives) ? (step.alternatives as Json[]) : null,
         selectedIndex: step.selectedIndex,
         error: step.error,
-        startedAt: isoOrNull(step.startedAt),
-        completedAt: isoOrNull(step.completedAt),
+        startedAt: iso(step.startedAt),
+        completedAt: iso(step.completedAt),
       })),
   };
 }
