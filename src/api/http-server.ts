@@ -5,6 +5,7 @@ import type { AppContext } from "../app/app-context.js";
 import { bodyTooLarge } from "../auth/body-limit.js";
 import { ensureApiTokens } from "../auth/bootstrap.js";
 import { redactUrl } from "../config/redact.js";
+import { CONSOLE_PATH, createConsoleHandler } from "../console/console-route.js";
 import { newId } from "../shared/ids.js";
 import {
   type FanoutServerContext,
@@ -41,7 +42,7 @@ function requestIdOf(req: IncomingMessage): string {
   return typeof given === "string" && /^[\w.:-]{1,100}$/.test(given) ? given : newId();
 }
 
-/** Serves GraphQL at /graphql (GraphiQL in browsers), /healthz (process up) and /readyz. */
+/** Serves GraphQL at /graphql (GraphiQL in browsers), the console at /console, /healthz (process up) and /readyz. */
 export async function startHttpServer(
   ctx: AppContext,
   options: HttpServerOptions = {},
@@ -52,6 +53,7 @@ export async function startHttpServer(
   const graphql = createGraphQLHandler(ctx, { graphiqlToken: initialToken });
   const readiness = options.readiness ?? DEFAULT_READINESS;
   const metricsServer = await startMetricsServer(ctx.config, logger);
+  const serveConsole = createConsoleHandler();
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? "/").split("?")[0];
@@ -59,6 +61,7 @@ export async function startHttpServer(
     if (path === "/healthz" || path === "/readyz") ignoreBody(req, res);
     if (path === "/healthz") return sendJson(res, 200, { status: "ok" });
     if (path === METRICS_PATH && !metricsServer) return serveMetrics(req, res, ctx.config);
+    if (path === CONSOLE_PATH || path?.startsWith(`${CONSOLE_PATH}/`)) return serveConsole(req, res);
     if (path === "/readyz") {
       const result = await checkReadiness(ctx, readiness);
       return sendJson(res, result.ready ? 200 : 503, result);
