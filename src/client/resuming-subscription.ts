@@ -33,10 +33,22 @@ export interface ResumingSubscriptionOptions<Data> {
   onError?(error: GraphQLErrorLike): void;
   /** Transient trouble (the store is down, the connection dropped): it resumes by itself. */
   onNotice?(notice: { code: string; retryAfterMs: number | null }): void;
+  /** Where the connection stands, for a status display: every change is reported. */
+  onStatus?(status: ConnectionStatus): void;
   retry?: { initialMs?: number; maxMs?: number };
   headers?: Record<string, string>;
   fetchFn?: typeof fetch;
 }
+
+/**
+ * connecting: a request is on its way; live: the server answered and streams; reconnecting: it
+ * dropped and the next attempt starts at `retryAt` (epoch ms); ended: it stopped for good.
+ */
+export type ConnectionStatus =
+  | { state: "connecting" }
+  | { state: "live" }
+  | { state: "reconnecting"; retryAt: number }
+  | { state: "ended"; reason: "disposed" | "error" };
 
 export interface GraphQLErrorLike {
   message: string;
@@ -72,6 +84,7 @@ export function subscribeWithResume<Data = Record<string, unknown>>(
   let disposed = false;
   let current: AsyncIterableIterator<unknown> | null = null;
   let wake: (() => void) | null = null;
+  let endedBy: "disposed" | "error" = "disposed";
 
   const client: Client = createClient({
     url: options.url,
@@ -113,16 +126,18 @@ export function subscribeWithResume<Data = Record<string, unknown>>(
       let delay = 0;
       let receivedNothing = true;
       try {
-        const iterator = client.iterate<Data, { cursor?: string }>({
-          query: options.query,
-          variables: variablesNow(),
-        });
+        options.onStatus?.({ state: "connecting" });
+        const iterator = client.iterate<Data, { cursor?: string }>(
+          { query: options.query, variables: variablesNow() },
+          options.singleConnection ? undefined : { connected: () => options.onStatus?.({ state: "live" }) },
+        );
         current = iterator;
         for await (const result of iterator as AsyncIterable<ExecutionResult<Data, { cursor?: string }>>) {
           if (result.errors?.length) {
             const error = result.errors[0] as GraphQLErrorLike;
             const code = error.extensions?.code ?? "UNKNOWN";
             if (TERMINAL.has(code)) {
+              endedBy = "error";
               options.onError?.(error);
               disposed = true;
               break;
@@ -134,6 +149,7 @@ export function subscribeWithResume<Data = Record<string, unknown>>(
             });
             continue;
           }
+          if (receivedNothing && options.singleConnection) options.onStatus?.({ state: "live" });
           failures = 0;
           receivedNothing = false;
           const next = result.extensions?.cursor;
@@ -151,8 +167,10 @@ export function subscribeWithResume<Data = Record<string, unknown>>(
       } finally {
         current = null;
       }
+      if (!disposed) options.onStatus?.({ state: "reconnecting", retryAt: Date.now() + delay });
       if (!disposed && delay > 0) await pause(delay);
     }
+    options.onStatus?.({ state: "ended", reason: endedBy });
     client.dispose();
   };
 
