@@ -16,6 +16,8 @@ RUN npm ci --omit=dev && npm cache clean --force
 
 COPY tsconfig.json ./
 COPY src ./src
+# The web console (/console): its browser bundle is built from src/console/web with esbuild.
+RUN npm run build:console
 
 # The embedded PostgreSQL is not used here (DATABASE_URL is set), but DATA_DIR stays writable.
 RUN mkdir -p /app/data && chown -R node:node /app/data

@@ -4,6 +4,8 @@ import { pendingMigrations } from "../db/migrate.js";
 export interface ReadinessOptions {
   /** Events a projection may still have to apply while the process counts as ready. */
   maxProjectionLag: number;
+  /** How long one append may hold the event log's order (others queue behind it) while ready; 1 s. */
+  maxAppendHoldMs?: number;
   /** Each check fails when it takes longer than this (a hung database must not hang the probe). */
   checkTimeoutMs: number;
 }
@@ -37,7 +39,7 @@ export async function checkReadiness(
   options: ReadinessOptions = DEFAULT_READINESS,
 ): Promise<Readiness> {
   const ms = options.checkTimeoutMs;
-  const [database, migrations, projections] = await Promise.all([
+  const [database, migrations, projections, eventLog] = await Promise.all([
     check(ms, async () => {
       await ctx.db.pool.query("SELECT 1");
       return { ok: true };
@@ -52,7 +54,14 @@ export async function checkReadiness(
       const lag = Object.fromEntries(statuses.map((status) => [status.name, status.lag]));
       return { ok: behind.length === 0, detail: { lag, maxLag: options.maxProjectionLag } };
     }),
+    // A stalled append holds every other one back (lag 0 would then be a lie): not ready meanwhile.
+    check(ms, async () => {
+      const status = await ctx.store.appendStatus?.();
+      if (!status) return { ok: true };
+      const maxHoldMs = options.maxAppendHoldMs ?? 1_000;
+      return { ok: status.heldForMs <= maxHoldMs, detail: { ...status, maxHoldMs } };
+    }),
   ]);
-  const checks = { database, migrations, projections };
+  const checks = { database, migrations, projections, eventLog };
   return { ready: Object.values(checks).every((result) => result.ok), checks };
 }

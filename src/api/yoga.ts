@@ -8,6 +8,7 @@ import type { GraphQLContext } from "./context.js";
 import { createMaskError, UNEXPECTED_ERROR_MESSAGE } from "./errors.js";
 import { useInputSafety } from "./input-safety.js";
 import { corsFor } from "./origin-policy.js";
+import { useReadModelLagNotes } from "./read-model-lag.js";
 import { currentRequestScope } from "./request-scope.js";
 import { useResponseBudget } from "./response-budget.js";
 import { getSchema } from "./schema.js";
@@ -63,6 +64,7 @@ export function createGraphQLHandler(app: AppContext, options: GraphQLHandlerOpt
     },
     plugins: [
       recordOperationName,
+      useReadModelLagNotes(),
       useInputSafety(),
       ...authPlugins(app),
       useResponseBudget({

@@ -2,6 +2,7 @@ import type { Config } from "../config/config.js";
 import type { Logger } from "../config/logger.js";
 import { type Database, openDatabase } from "../db/database.js";
 import { createPrismaClient, type PrismaClient } from "../db/prisma.js";
+import { watchEventLog } from "../event-store/event-log-metrics.js";
 import type { EventStore } from "../event-store/event-store.js";
 import { openEventStore } from "../event-store/open-event-store.js";
 import { defaultPipelines } from "../pipelines/default-pipelines.js";
@@ -24,6 +25,7 @@ export interface AppContext {
 export async function openAppContext(config: Config, logger: Logger): Promise<AppContext> {
   const db = await openDatabase(config, logger);
   const store = await openEventStore(config, db);
+  const unwatch = watchEventLog(store);
   const prisma = createPrismaClient(db.url);
   const projections = createProjectionEngine({
     store,
@@ -41,6 +43,7 @@ export async function openAppContext(config: Config, logger: Logger): Promise<Ap
     pipelines: defaultPipelines(),
     async close() {
       await projections.stop();
+      unwatch();
       await store.close();
       await prisma.$disconnect();
       await db.close();

@@ -34,10 +34,22 @@ export interface ResumingSubscriptionOptions<Data> {
   onError?(error: GraphQLErrorLike): void;
   /** Transient trouble (the store is down, the connection dropped): it resumes by itself. */
   onNotice?(notice: { code: NoticeCode; retryAfterMs: number | null }): void;
+  /** Where the connection stands, for a status display: every change is reported. */
+  onStatus?(status: ConnectionStatus): void;
   retry?: { initialMs?: number; maxMs?: number };
   headers?: Record<string, string>;
   fetchFn?: typeof fetch;
 }
+
+/**
+ * connecting: a request is on its way; live: the server answered and streams; reconnecting: it
+ * dropped and the next attempt starts at `retryAt` (epoch ms); ended: it stopped for good.
+ */
+export type ConnectionStatus =
+  | { state: "connecting" }
+  | { state: "live" }
+  | { state: "reconnecting"; retryAt: number }
+  | { state: "ended"; reason: "disposed" | "error" };
 
 export interface GraphQLErrorLike {
   message: string;
@@ -67,6 +79,7 @@ export function subscribeWithResume<Data = Record<string, unknown>>(
   let disposed = false;
   let current: AsyncIterableIterator<unknown> | null = null;
   let wake: (() => void) | null = null;
+  let endedBy: "disposed" | "error" = "disposed";
 
   const client: Client = createClient({
     url: options.url,
@@ -108,16 +121,18 @@ export function subscribeWithResume<Data = Record<string, unknown>>(
       let delay = 0;
       let receivedNothing = true;
       try {
-        const iterator = client.iterate<Data, { cursor?: string }>({
-          query: options.query,
-          variables: variablesNow(),
-        });
+        options.onStatus?.({ state: "connecting" });
+        const iterator = client.iterate<Data, { cursor?: string }>(
+          { query: options.query, variables: variablesNow() },
+          options.singleConnection ? undefined : { connected: () => options.onStatus?.({ state: "live" }) },
+        );
         current = iterator;
         for await (const result of iterator as AsyncIterable<ExecutionResult<Data, { cursor?: string }>>) {
           if (result.errors?.length) {
             const error = result.errors[0] as GraphQLErrorLike;
             const code = isErrorCode(error.extensions?.code) ? error.extensions.code : "UNKNOWN";
             if (code !== "UNKNOWN" && TERMINAL_ERROR_CODES.has(code)) {
+              endedBy = "error";
               options.onError?.(error);
               disposed = true;
               break;
@@ -129,6 +144,7 @@ export function subscribeWithResume<Data = Record<string, unknown>>(
             });
             continue;
           }
+          if (receivedNothing && options.singleConnection) options.onStatus?.({ state: "live" });
           failures = 0;
           receivedNothing = false;
           const next = result.extensions?.cursor;
@@ -146,8 +162,10 @@ export function subscribeWithResume<Data = Record<string, unknown>>(
       } finally {
         current = null;
       }
+      if (!disposed) options.onStatus?.({ state: "reconnecting", retryAt: Date.now() + delay });
       if (!disposed && delay > 0) await pause(delay);
     }
+    options.onStatus?.({ state: "ended", reason: endedBy });
     client.dispose();
   };
 

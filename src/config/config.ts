@@ -28,6 +28,10 @@ const ConfigSchema = z.object({
   STREAM_MAX_DURATION_MS: z.coerce.number().int().positive().default(3_600_000),
   STREAM_KEEPALIVE_MS: z.coerce.number().int().positive().default(10_000),
   STREAM_MAX_BUFFERED_EVENTS: z.coerce.number().int().positive().default(1_000),
+  /** Bytes written to one SSE subscriber and not yet taken by its client; over it: SLOW_CONSUMER. */
+  STREAM_MAX_BUFFERED_BYTES: z.coerce.number().int().positive().default(1_048_576),
+  /** The same, summed over every subscriber of the process. */
+  STREAM_MAX_BUFFERED_BYTES_TOTAL: z.coerce.number().int().positive().default(268_435_456),
   STREAM_POLL_INTERVAL_MS: z.coerce.number().int().positive().default(1_000),
   /** Backoff of a stream whose store reads fail: first wait, doubled per failure up to the cap. */
   STREAM_RETRY_INITIAL_MS: z.coerce.number().int().positive().default(250),
@@ -40,6 +44,12 @@ const ConfigSchema = z.object({
   STALE_AFTER_MS: z.coerce.number().int().positive().default(600_000),
   SWEEP_INTERVAL_MS: z.coerce.number().int().positive().default(30_000),
   WORKER_POLL_MS: z.coerce.number().int().positive().default(1_000),
+  /** Time budget of one step execution (a pipeline may set its own); over it, the step is stopped and fails. */
+  STEP_TIMEOUT_MS: z.coerce.number().int().positive().default(300_000),
+  /** Heap limit of each step executor thread, in MB: a step over it kills its thread, not the process. */
+  STEP_MEMORY_MB: z.coerce.number().int().positive().default(1_024),
+  /** Step executor threads per worker process; defaults to the cores available (at most WORKER_CONCURRENCY). */
+  STEP_THREADS: z.coerce.number().int().positive().optional(),
   /** Authentication and limits (src/auth). Unset switches default to on, except in production. */
   GRAPHIQL: booleanFlag.optional(),
   GRAPHQL_INTROSPECTION: booleanFlag.optional(),

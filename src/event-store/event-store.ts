@@ -19,6 +19,19 @@ export interface EventStore {
   subscribeToAll(options: SubscribeToAllOptions): AsyncIterable<StoredEvent>;
   /** Current revision of a stream, null when it has no events. */
   streamRevision(streamName: string): Promise<number | null>;
+  /**
+   * A global position a caller holds (a checkpoint, a client's cursor), in the form this store hands
+   * out now: one written by an earlier version of the store is converted. Throws InvalidPositionError
+   * when `position` is not one of this store's positions.
+   */
+  normalizePosition(position: string): Promise<string>;
+  /** Number of events in streams starting with `streamPrefix` (progress bars); optional, may be slow. */
+  countEvents?(streamPrefix: string): Promise<number>;
+  /**
+   * Appends queued behind the one that holds the log's order now (PostgreSQL's sequencer), for
+   * /metrics and /readyz; stores whose appends never wait on each other leave it out.
+   */
+  appendStatus?(): Promise<AppendStatus>;
   close(): Promise<void>;
 }
 
@@ -62,6 +75,13 @@ export interface AppendResult {
   appended: boolean;
 }
 
+export interface AppendStatus {
+  /** How long the append now holding the log's order has held it; 0 when none does. */
+  heldForMs: number;
+  /** Appends waiting for their turn. */
+  waiting: number;
+}
+
 export interface ReadStreamOptions {
   after?: number;
   maxCount?: number;
@@ -70,6 +90,11 @@ export interface ReadStreamOptions {
 export interface ReadAllOptions {
   after?: string | null;
   maxCount?: number;
+  /**
+   * Ends the page after the event that brings its events' data to this many bytes (of JSON, about);
+   * a page holds at least one event. Bounds a page's memory when events can be large.
+   */
+  maxBytes?: number;
   /** Only streams whose name starts with this prefix. */
   streamPrefix?: string;
 }
@@ -106,6 +131,14 @@ export class DuplicateEventIdError extends Error {
   ) {
     super(`stream ${streamName}: event ids already stored elsewhere: ${eventIds.join(", ")}`);
   }
+}
+
+/**
+ * A position that is not one of this store's (malformed, out of range, or another backend's); the
+ * caller gave bad input. Both backends throw this class, so callers match it with instanceof.
+ */
+export class InvalidPositionError extends Error {
+  override name = "InvalidPositionError";
 }
 
 /** The store is unreachable or failed; callers may retry later. */

@@ -15,4 +15,5 @@ export const autofixPipeline = (): PipelineDefinition => ({
     applyStep("apply", "Apply fixes", "generate"),
   ],
   validateInput: codeInputProblem,
+  module: { url: import.meta.url, factory: "autofixPipeline" },
 });

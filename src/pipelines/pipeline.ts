@@ -25,10 +25,26 @@ export interface PipelineStepDefinition {
   retry?: { attempts: number; backoffMs: number };
 }
 
+/**
+ * Where a worker thread finds the pipeline again: the module's URL and the name of its exported
+ * factory (a thread cannot receive functions, so it rebuilds the definition from code).
+ */
+export interface PipelineModule {
+  url: string;
+  factory: string;
+}
+
 export interface PipelineDefinition {
   name: string;
   description: string;
   steps: PipelineStepDefinition[];
+  /**
+   * Set for pipelines whose steps run in worker threads, off the API's event loop (every pipeline
+   * the product ships); steps of pipelines without it run in the worker's own thread.
+   */
+  module?: PipelineModule;
+  /** Time budget of each step of this pipeline; defaults to STEP_TIMEOUT_MS. */
+  stepTimeoutMs?: number;
   /** A message saying what is wrong with the input, or null when it is acceptable. */
   validateInput(input: Json): string | null;
 }

@@ -16,4 +16,5 @@ export const refactorPipeline = (): PipelineDefinition => ({
     verifyStep("apply", REFACTOR_RULES),
   ],
   validateInput: codeInputProblem,
+  module: { url: import.meta.url, factory: "refactorPipeline" },
 });

@@ -1,3 +1,4 @@
+import type { EventStore } from "../event-store/event-store.js";
 import type { SqlClient } from "./sql.js";
 
 /** Position of a projection that has applied nothing yet: sorts before every real position. */
@@ -52,5 +53,23 @@ export async function saveCheckpoint(sql: SqlClient, checkpoint: Checkpoint): Pr
     checkpoint.name,
     checkpoint.version,
     checkpoint.position,
+  );
+}
+
+/**
+ * Rewrites a checkpoint saved in an earlier form of the store's positions (before the PostgreSQL
+ * sequencer, say) in its current form, once: positions compare as strings, so both forms must never
+ * meet. Compare-and-set, so a process that already did it (or moved the checkpoint on) wins.
+ */
+export async function normalizeCheckpoint(sql: SqlClient, store: EventStore, name: string): Promise<void> {
+  const checkpoint = await readCheckpoint(sql, name);
+  if (!checkpoint || checkpoint.position === START) return;
+  const position = await store.normalizePosition(checkpoint.position);
+  if (position === checkpoint.position) return;
+  await sql.$executeRawUnsafe(
+    "UPDATE projection_checkpoints SET position = $3, updated_at = now() WHERE name = $1 AND position = $2",
+    name,
+    checkpoint.position,
+    position,
   );
 }

@@ -3,7 +3,14 @@ import type pg from "pg";
 import type { Logger } from "../config/logger.js";
 import type { PrismaClient } from "../db/prisma.js";
 import type { EventStore, StoredEvent } from "../event-store/event-store.js";
-import { ensureCheckpoint, lockCheckpoint, readCheckpoint, START, saveCheckpoint } from "./checkpoints.js";
+import {
+  ensureCheckpoint,
+  lockCheckpoint,
+  normalizeCheckpoint,
+  readCheckpoint,
+  START,
+  saveCheckpoint,
+} from "./checkpoints.js";
 import type { Projection } from "./projection.js";
 import { transaction } from "./sql.js";
 import { Notifier, PositionWaiters } from "./waiters.js";
@@ -120,6 +127,7 @@ export class ProjectionRunner {
     const { prisma } = this.deps;
     const { name, version } = this.projection;
     await ensureCheckpoint(prisma, name, version);
+    await normalizeCheckpoint(prisma, this.deps.store, name);
     let checkpoint = await readCheckpoint(prisma, name);
     // Only an older stored version is rebuilt: a newer one belongs to a newer deployment, not to us.
     if (checkpoint && checkpoint.version < version && this.deps.onVersionMismatch) {

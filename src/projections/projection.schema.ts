@@ -4,6 +4,7 @@ import { publicError } from "../api/errors.js";
 import { forbidden } from "../auth/auth-errors.js";
 import { roleAllows } from "../auth/roles.js";
 import { InvalidInputError } from "../shared/errors.js";
+import type { ProjectionStatus } from "./projection-engine.js";
 import { type RebuildResult, rebuildProjections } from "./rebuild.js";
 import { type RunningRebuild, rebuildLock } from "./rebuild-lock.js";
 import { projectionsNamed, UnknownProjectionError } from "./registry.js";
@@ -61,6 +62,28 @@ builder.mutationField("rebuildProjections", (t) =>
       } finally {
         claim.release();
       }
+    },
+  }),
+);
+
+const ProjectionStatusRef = builder.objectRef<ProjectionStatus>("ProjectionStatus").implement({
+  fields: (t) => ({
+    name: t.exposeString("name"),
+    version: t.exposeInt("version"),
+    position: t.exposeString("position", { nullable: true, description: "global position applied last" }),
+    lag: t.exposeInt("lag", { description: "events stored after the checkpoint; 0 when caught up" }),
+  }),
+});
+
+builder.queryField("projectionStatus", (t) =>
+  t.field({
+    type: [ProjectionStatusRef],
+    description: "admin only: each read-model projection's checkpoint and lag behind the event store",
+    resolve: (_root, _args, ctx) => {
+      if (!ctx.caller.admin) {
+        throw forbidden("projection status is for admins");
+      }
+      return ctx.app.projections.status();
     },
   }),
 );

@@ -2,7 +2,6 @@ import type pg from "pg";
 import type { Logger } from "../config/logger.js";
 import type { PrismaClient } from "../db/prisma.js";
 import type { EventStore, StoredEvent } from "../event-store/event-store.js";
-import { PostgresEventStore } from "../event-store/postgres/postgres-event-store.js";
 import { ensureCheckpoint, lockCheckpoint, readCheckpoint, START, saveCheckpoint } from "./checkpoints.js";
 import type { Projection } from "./projection.js";
 import { PROJECTIONS, projectionsNamed } from "./registry.js";
@@ -52,8 +51,15 @@ export interface ProjectionInfo {
   needsRebuild: boolean;
 }
 
-/** Events per shadow transaction: big for throughput, short enough not to hold back the global order. */
+/** Events per page (and shadow transaction) at most: big for throughput. */
 const PAGE_SIZE = 5_000;
+/**
+ * Event data per page at most, whatever the events' sizes: with the page being written and the next
+ * one read ahead, about twice this is in memory at once.
+ */
+const PAGE_BYTES = 8 * 1024 * 1024;
+/** The folded runs kept between pages are forgotten after this much event data has gone into them. */
+const CACHE_BYTES = 32 * 1024 * 1024;
 /** The swap waits this long for readers' locks before giving up and trying again. */
 const SWAP_LOCK_TIMEOUT_MS = 2_000;
 const SWAP_ATTEMPTS = 5;
@@ -113,8 +119,8 @@ export async function rebuildForVersionChange(deps: RebuildDeps, projection: Pro
 }
 
 /**
- * The lock is held by a transaction that writes nothing (so it takes no transaction id and holds no
- * reader of the global order back) for as long as the rebuild runs on other connections.
+ * The lock is held by a transaction that writes nothing, for as long as the rebuild runs on other
+ * connections.
  */
 async function withRebuildLock(
   deps: RebuildDeps,
@@ -134,15 +140,6 @@ async function withRebuildLock(
   );
 }
 
-async function countEvents(store: EventStore, projection: Projection): Promise<number> {
-  if (!(store instanceof PostgresEventStore)) return 0;
-  const { rows } = await store.pool.query<{ count: string }>(
-    "SELECT count(*) FROM rs_events WHERE starts_with(stream_name, $1)",
-    [projection.streamPrefix],
-  );
-  return Number(rows[0]?.count ?? 0);
-}
-
 async function rebuild(
   deps: RebuildDeps,
   projection: Projection,
@@ -152,9 +149,11 @@ async function rebuild(
   const log = logger.child({ projection: projection.name });
   const started = performance.now();
   const schema = shadowSchema(projection);
-  // The rebuild is the only writer of the shadow tables, so folded runs can stay in memory.
+  // The rebuild is the only writer of the shadow tables, so folded runs can stay in memory, within
+  // CACHE_BYTES of event data folded into them; after that they are read back from the shadow tables.
   const cache = new Map<string, unknown>();
-  let total = await countEvents(store, projection);
+  let cachedBytes = 0;
+  let total = (await store.countEvents?.(projection.streamPrefix)) ?? 0;
   let replayed = 0;
   let position = START;
   const report = () => {
@@ -162,20 +161,35 @@ async function rebuild(
     onProgress?.({ projection: projection.name, replayed, total });
   };
   const pageSize = deps.pageSize ?? PAGE_SIZE;
-  const read = (after: string) =>
-    store.readAll({ after: after || null, maxCount: pageSize, streamPrefix: projection.streamPrefix });
+  // Pages cut by PAGE_BYTES ask for fewer events next time, so the store sizes few events it will not send.
+  let count = pageSize;
+  const read = async (after: string) => {
+    const page = await store.readAll({
+      after: after || null,
+      maxCount: count,
+      maxBytes: PAGE_BYTES,
+      streamPrefix: projection.streamPrefix,
+    });
+    count = page.length >= count ? Math.min(count * 2, pageSize) : Math.max(page.length * 2, 16);
+    return page;
+  };
   const applyPage = async (sql: SqlClient, events: StoredEvent[]) => {
+    cachedBytes += events.reduce((bytes, event) => bytes + JSON.stringify(event.data).length, 0);
+    if (cachedBytes > CACHE_BYTES) {
+      cache.clear();
+      cachedBytes = 0;
+    }
     await projection.apply(sql, schema, events, cache);
     replayed += events.length;
     position = events.at(-1)?.position ?? position;
   };
-  /** Replays pages until one comes back short: the shadow is then near the head of the store. */
+  /** Replays pages until the store has no more: the shadow is then near the head of the store. */
   const catchUp = async () => {
     let page = await read(position);
     while (page.length > 0) {
       const last = page.at(-1)?.position ?? position;
-      // Read the next page while this one is written.
-      const next = page.length === pageSize ? read(last) : Promise.resolve([]);
+      // Read the next page while this one is written: two pages in memory at most.
+      const next = read(last);
       const events = page;
       await transaction(deps, (tx) => applyPage(tx, events));
       report();
@@ -202,6 +216,7 @@ async function rebuild(
         position = saved;
         replayed = replayedBeforeSwap;
         cache.clear();
+        cachedBytes = 0;
       },
     );
     report();
@@ -238,8 +253,12 @@ async function swap(
     try {
       return await transaction(deps, async (tx) => {
         await tx.$executeRawUnsafe(`SET LOCAL lock_timeout = ${SWAP_LOCK_TIMEOUT_MS}`);
-        const checkpoint = await lockCheckpoint(tx, projection.name);
-        if (!checkpoint) throw new Error(`checkpoint of projection ${projection.name} is missing`);
+        const locked = await lockCheckpoint(tx, projection.name);
+        if (!locked) throw new Error(`checkpoint of projection ${projection.name} is missing`);
+        // Saved by an earlier version of the store, it would not compare with the positions read now.
+        const checkpoint = locked.position
+          ? { ...locked, position: await deps.store.normalizePosition(locked.position) }
+          : locked;
         for (let page = await read(position()); page.length > 0; page = await read(position())) {
           await applyPage(tx, page);
         }

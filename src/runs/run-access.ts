@@ -1,4 +1,5 @@
 import type { GraphQLContext } from "../api/context.js";
+import { laggingRun } from "../api/read-model-lag.js";
 import type { PrismaClient } from "../db/prisma.js";
 import type { StoredEvent } from "../event-store/event-store.js";
 import { NotFoundError } from "../shared/errors.js";
@@ -23,8 +24,17 @@ export function checkRunVisible(ctx: GraphQLContext, runId: string, first: Store
 
 type RunQuery = Omit<Parameters<PrismaClient["run"]["findUnique"]>[0], "where">;
 
-/** The run as the read model has it, with the selection the GraphQL query asked for. */
+/**
+ * The run as the read model has it, with the selection the GraphQL query asked for; or, when a
+ * command of this operation found the read model late, as that command's events say.
+ */
 export async function loadRun<Query extends RunQuery>(ctx: GraphQLContext, query: Query, runId: string) {
+  const folded = laggingRun(ctx, runId);
+  if (folded) {
+    // The whole record satisfies any selection; reading it tells Pothos the query was not forgotten.
+    Object.values(query);
+    return folded;
+  }
   const run = await ctx.app.prisma.run.findFirst({
     ...query,
     where: { id: runId, workspaceId: ctx.workspaceId },

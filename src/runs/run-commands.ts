@@ -1,4 +1,7 @@
 import type { GraphQLContext } from "../api/context.js";
+import { noteReadModelLag } from "../api/read-model-lag.js";
+import { ReadModelTimeoutError } from "../projections/projection-engine.js";
+import { runRecord } from "../projections/runs/run-rows.js";
 import { InvalidInputError } from "../shared/errors.js";
 import type { ClientCommand } from "./commands.js";
 import { runStreamName } from "./events.js";
@@ -24,6 +27,8 @@ export function checkExpectedRevision(expectedRevision: number | null | undefine
  * The API's path to the command handler: checks the caller may touch the run, stamps the command
  * with the time it came in, executes it, then waits until the read model includes the run's
  * latest event so the mutation answers with the run as it is after the command (read-your-writes).
+ * Once events are appended the command has happened: if the read model is late, the answer is the
+ * run as the handler folded it, with a note (see read-model-lag.ts), never an error.
  */
 export async function executeClientCommand(
   ctx: GraphQLContext,
@@ -45,5 +50,17 @@ export async function executeClientCommand(
     const [last] = await app.store.readStream(runStreamName(command.runId), { after: result.revision - 1 });
     position = last?.position ?? null;
   }
-  if (position !== null) await app.projections.waitFor(position, app.config.READ_YOUR_WRITES_TIMEOUT_MS);
+  if (position === null) return;
+  const timeoutMs = app.config.READ_YOUR_WRITES_TIMEOUT_MS;
+  try {
+    await app.projections.waitFor(position, timeoutMs);
+  } catch (error) {
+    if (!(error instanceof ReadModelTimeoutError) || !result.state.exists || result.revision === null)
+      throw error;
+    ctx.logger.warn(
+      { runId: command.runId, position, timeoutMs },
+      "read model lags: answering from the events",
+    );
+    noteReadModelLag(ctx, runRecord({ run: result.state, revision: result.revision, position }), timeoutMs);
+  }
 }

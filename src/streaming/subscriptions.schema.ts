@@ -1,12 +1,13 @@
 import type { YogaInitialContext } from "graphql-yoga";
 import { builder } from "../api/builder.js";
 import type { GraphQLContext } from "../api/context.js";
-import type { StoredEvent } from "../event-store/event-store.js";
-import { RUN_STREAM_PREFIX, runStreamName } from "../runs/events.js";
+import { InvalidPositionError, type StoredEvent } from "../event-store/event-store.js";
+import { runStreamName } from "../runs/events.js";
 import { assertRunVisible, loadRun } from "../runs/run-access.js";
 import { RunEventRef } from "../runs/run-event.schema.js";
 import { InvalidInputError } from "../shared/errors.js";
 import { closableStream } from "./closable-stream.js";
+import { type FanoutPlan, fanoutPlan, recordFanoutPlan } from "./fanout/fanout-plan.js";
 import type { StreamItem } from "./follow-stream.js";
 import { followRunUpdates, type RunTick } from "./run-updates.js";
 import { recordCursor } from "./stream-cursors.js";
@@ -16,6 +17,7 @@ import { streamingFor } from "./streaming-service.js";
 import { visibleEvents } from "./visible-events.js";
 
 type Context = GraphQLContext & Partial<Pick<YogaInitialContext, "request">>;
+type FanoutStream = Pick<FanoutPlan, "kind" | "source" | "after" | "cursorText" | "workspaceId">;
 
 /** `Last-Event-ID`, which EventSource resends on every reconnect with the last `id:` it received. */
 const lastEventId = (ctx: Context): string | null =>
@@ -60,17 +62,24 @@ builder.subscriptionField("runEvents", (t) =>
     description:
       "the run's events after revision `after` (exclusive; null = from the start): stored ones first, then live ones, in order, each once",
     args: { runId: t.arg.id({ required: true }), after: t.arg.int() },
-    subscribe: async (_root, args, ctx: Context) => {
+    subscribe: async (_root, args, ctx: Context, info) => {
       if (args.after != null && args.after < -1) {
         throw new InvalidInputError(`after must be a revision (0 or more), got ${args.after}`);
       }
-      // The later of `after` and Last-Event-ID wins; a malformed Last-Event-ID is ignored.
+      await assertRunVisible(ctx, args.runId);
+      // The later of `after` and Last-Event-ID wins; a malformed Last-Event-ID is ignored. Neither
+      // goes beyond the run's last event (a client may resend a cursor of a store since restored
+      // from a backup): clamped to it, the stream then carries on from the run's next event.
       const header = lastEventId(ctx);
       const resumed = header && /^\d{1,15}$/.test(header) ? Number(header) : -1;
-      const after = Math.max(args.after ?? -1, resumed);
-      await assertRunVisible(ctx, args.runId);
+      const head = (await ctx.app.store.streamRevision(runStreamName(args.runId))) ?? -1;
+      const after = Math.min(Math.max(args.after ?? -1, resumed), head);
       const source = runEventSource(ctx.app.store, args.runId, runExists(ctx, args.runId));
       const streaming = streamingFor(ctx.app);
+      const cursorText = (cursor: unknown) => String(cursor);
+      const stream = { kind: "runEvents", source, after, cursorText, workspaceId: null } as const;
+      recordFanoutPlan(ctx.request, fanoutPlan(ctx, info, stream as FanoutStream));
+      // Served by Yoga only when the SSE fan-out does not take the subscription over.
       return closableStream(
         (signal) => streaming.follow(source, after, "runEvents", signal),
         ctx.request?.signal,
@@ -87,20 +96,28 @@ builder.subscriptionField("events", (t) =>
     description:
       "all runs' events after global position `after` (exclusive; null = from the start), then live",
     args: { after: t.arg.string() },
-    subscribe: async (_root, args, ctx: Context) => {
-      const candidates = [args.after ?? null, lastEventId(ctx)].filter((value): value is string => !!value);
-      for (const position of candidates) {
+    subscribe: async (_root, args, ctx: Context, info) => {
+      // Both in the store's current form (a cursor from before an upgrade of the store is converted).
+      const candidates: string[] = [];
+      for (const position of [args.after ?? null, lastEventId(ctx)]) {
+        if (!position) continue;
         try {
-          await ctx.app.store.readAll({ after: position, maxCount: 1, streamPrefix: RUN_STREAM_PREFIX });
+          candidates.push(await ctx.app.store.normalizePosition(position));
         } catch (error) {
-          if ((error as Error).name !== "InvalidPositionError") throw error;
-          if (position === args.after) throw new InvalidInputError("`after` is not a position of `events`");
-          candidates.splice(candidates.indexOf(position), 1);
+          if (!(error instanceof InvalidPositionError)) throw error;
+          if (position === args.after) {
+            throw new InvalidInputError(
+              "`after` is not a position of `events`: subscribe from the start (no `after`), or resume each run from its revision with `runEvents(runId, after)`",
+            );
+          }
         }
       }
       const after = candidates.sort().at(-1) ?? null;
       const streaming = streamingFor(ctx.app);
       const source = allRunEventsSource(ctx.app.store);
+      const cursorText = (cursor: unknown) => String(cursor);
+      const stream = { kind: "events", source, after, cursorText, workspaceId: ctx.workspaceId } as const;
+      recordFanoutPlan(ctx.request, fanoutPlan(ctx, info, stream as FanoutStream));
       return closableStream(
         (signal) =>
           visibleEvents(

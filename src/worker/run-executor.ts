@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "../config/logger.js";
 import type { EventStore } from "../event-store/event-store.js";
-import type { PipelineStepDefinition, StepContext } from "../pipelines/pipeline.js";
+import type { PipelineModule, PipelineStepDefinition, StepContext } from "../pipelines/pipeline.js";
 import type { PipelineRegistry } from "../pipelines/registry.js";
 import type { WorkerCommand } from "../runs/commands.js";
 import { executeRunCommand } from "../runs/execute.js";
@@ -11,7 +11,8 @@ import type { Json } from "../shared/json.js";
 import type { LeaseBook } from "./leases.js";
 import { retryDelayMs } from "./retry-policy.js";
 import { lostReason, type RunTracker } from "./run-tracker.js";
-import { runStepHandler } from "./step-handler.js";
+import { runStepHandler, type StepExecution } from "./step-handler.js";
+import type { StepThreads } from "./step-threads.js";
 
 export interface ExecutorDeps {
   store: EventStore;
@@ -21,7 +22,14 @@ export interface ExecutorDeps {
   workerId: string;
   heartbeatMs: number;
   maxOutputBytes: number;
+  /** Time budget of a step, unless its pipeline sets its own. */
+  stepTimeoutMs: number;
+  threads: StepThreads;
 }
+
+/** Longest a command is retried while the database does not answer (a stall, a restart). */
+const COMMAND_RETRY_WINDOW_MS = 120_000;
+const COMMAND_RETRY_MAX_PAUSE_MS = 1_000;
 
 /** The run is no longer this worker's (cancelled, failed as stale, taken over): stop quietly. */
 class RunLostError extends Error {
@@ -49,12 +57,33 @@ export async function executeClaimedRun(
   const lost = new AbortController();
   const signal = AbortSignal.any([lost.signal, stop]);
 
+  /**
+   * Sends a command of this worker. When the store fails (not a refusal: the database stalled or
+   * restarted), the command is retried until it gets through, so the run carries on as soon as the
+   * database is back instead of being dropped by its own worker. A retry refused by the decider may
+   * mean the first try was written after all: the stream then says where the run is.
+   */
   const send = async <Type extends WorkerCommand["type"]>(
     type: Type,
     fields: CommandFields<Type>,
   ): Promise<Run> => {
-    const command = { type, runId, now: new Date().toISOString(), workerId, ...fields } as WorkerCommand;
-    return tracker.accept(await executeRunCommand(store, command));
+    const giveUpAt = Date.now() + COMMAND_RETRY_WINDOW_MS;
+    for (let retry = 0; ; retry++) {
+      const command = { type, runId, now: new Date().toISOString(), workerId, ...fields } as WorkerCommand;
+      try {
+        return tracker.accept(await executeRunCommand(store, command));
+      } catch (error) {
+        if (error instanceof DomainError) {
+          if (retry === 0 || error instanceof InvalidInputError) throw error;
+          const state = await tracker.refresh();
+          if (lostReason(state, workerId)) throw error;
+          return state;
+        }
+        if (signal.aborted || Date.now() >= giveUpAt) throw error;
+        logger.warn({ err: error, command: type, retry }, "command failed; retrying");
+        await sleep(Math.min(COMMAND_RETRY_MAX_PAUSE_MS, 100 * 2 ** retry), undefined, { signal });
+      }
+    }
   };
 
   let beating = false;
@@ -91,13 +120,16 @@ export async function executeClaimedRun(
 
   /** Runs one step; true to go on with the next one, false when this worker is done with the run. */
   const executeStep = async (run: Run, step: StepState): Promise<boolean> => {
-    const definition = deps.pipelines.get(run.pipeline)?.steps.find((candidate) => candidate.id === step.id);
+    const pipeline = deps.pipelines.get(run.pipeline);
+    const definition = pipeline?.steps.find((candidate) => candidate.id === step.id);
     const started = await send("StartStep", { stepId: step.id });
     const attempt = started.steps.find((candidate) => candidate.id === step.id)?.attempt ?? step.attempt;
     const outcome = definition
       ? await runStepHandler(
-          definition,
+          executionOf(pipeline?.module, definition, deps.threads),
           stepContext(run, step, attempt, signal, reportProgress(step.id), deps),
+          pipeline?.stepTimeoutMs ?? deps.stepTimeoutMs,
+          step.id,
         )
       : ({
           kind: "failed",
@@ -169,6 +201,28 @@ export async function executeClaimedRun(
     // Done with it (or shutting down): our lease row goes, so another worker need not wait for it.
     await leases.release(runId).catch((error) => logger.warn({ err: error }, "releasing the lease failed"));
   }
+}
+
+/** Steps of pipelines with a module run in a worker thread; in-code (test) pipelines run here. */
+function executionOf(
+  module: PipelineModule | undefined,
+  definition: PipelineStepDefinition,
+  threads: StepThreads,
+): StepExecution {
+  if (!module) return (context) => definition.run(context);
+  return (context) =>
+    threads.run(
+      {
+        module,
+        stepId: definition.id,
+        runId: context.runId,
+        input: context.input,
+        outputs: context.outputs,
+        attempt: context.attempt,
+        limits: context.limits,
+      },
+      { signal: context.signal, reportProgress: context.reportProgress },
+    );
 }
 
 function stepContext(

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { hostname } from "node:os";
+import { availableParallelism, hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { AppContext } from "../app/app-context.js";
 import { RUN_STREAM_PREFIX } from "../runs/events.js";
@@ -10,6 +10,7 @@ import { type ClaimableRun, findClaimableRuns } from "./claimable-runs.js";
 import { LeaseBook } from "./leases.js";
 import { executeClaimedRun } from "./run-executor.js";
 import { RunTracker } from "./run-tracker.js";
+import { StepThreads } from "./step-threads.js";
 import { type RunningSweeper, startSweeper } from "./sweeper.js";
 
 export interface RunningWorker {
@@ -50,6 +51,12 @@ export async function startWorker(ctx: AppContext, options: WorkerOptions = {}):
   const stopping = new AbortController();
   const active = new Map<string, Promise<void>>();
   const wakeup = new Wakeup();
+  // More threads than cores only share the same CPUs, each with its own parser and heap.
+  const threads = new StepThreads({
+    memoryMb: config.STEP_MEMORY_MB,
+    size: Math.min(concurrency, config.STEP_THREADS ?? availableParallelism()),
+    preload: ctx.pipelines.list().flatMap((pipeline) => (pipeline.module ? [pipeline.module.url] : [])),
+  });
   const executorDeps = {
     store,
     pipelines: ctx.pipelines,
@@ -58,23 +65,35 @@ export async function startWorker(ctx: AppContext, options: WorkerOptions = {}):
     workerId: id,
     heartbeatMs: config.HEARTBEAT_MS,
     maxOutputBytes: config.MAX_STEP_OUTPUT_BYTES,
+    stepTimeoutMs: config.STEP_TIMEOUT_MS,
+    threads,
   };
+
+  const claimCommand = (runId: string, currentLeaseExpired: boolean) =>
+    ({
+      type: "ClaimRun",
+      runId,
+      now: new Date().toISOString(),
+      workerId: id,
+      leaseMs: config.LEASE_MS,
+      currentLeaseExpired,
+      maxTakeovers: config.MAX_TAKEOVERS,
+    }) as const;
 
   const claim = async (candidate: ClaimableRun): Promise<RunTracker | null> => {
     try {
-      const result = await executeRunCommand(
-        store,
-        {
-          type: "ClaimRun",
-          runId: candidate.id,
-          now: new Date().toISOString(),
-          workerId: id,
-          leaseMs: config.LEASE_MS,
-          currentLeaseExpired: candidate.takeover,
-          maxTakeovers: config.MAX_TAKEOVERS,
-        },
-        { expectedRevision: candidate.revision },
-      );
+      let result = await executeRunCommand(store, claimCommand(candidate.id, candidate.takeover), {
+        expectedRevision: candidate.revision,
+      });
+      if (result.events.length === 0 && result.state.exists && result.state.workerId === id) {
+        // Held by this worker already, yet not executing here: its execution gave up (e.g. the
+        // database was away too long). Claiming it again would change nothing and leave its
+        // interrupted step RUNNING forever; hand it back and claim it afresh so that step starts over.
+        const now = new Date().toISOString();
+        await executeRunCommand(store, { type: "ReleaseRun", runId: candidate.id, now, workerId: id });
+        result = await executeRunCommand(store, claimCommand(candidate.id, false));
+        logger.info({ runId: candidate.id }, "re-claimed a run whose execution here had stopped");
+      }
       if (!result.state.exists || result.state.workerId !== id || result.revision === null) return null;
       await leases
         .hold(candidate.id)
@@ -175,6 +194,7 @@ export async function startWorker(ctx: AppContext, options: WorkerOptions = {}):
       await Promise.allSettled(loops);
       await Promise.allSettled(active.values());
       await sweeper?.stop();
+      await threads.close();
       logger.info("worker stopped");
     },
   };

@@ -79,7 +79,7 @@ test("/readyz is 200 when the database answers, migrations are applied and proje
   const body = (await response.json()) as { ready: boolean; checks: Record<string, { ok: boolean }> };
   assert.equal(response.status, 200, JSON.stringify(body));
   assert.equal(body.ready, true);
-  assert.deepEqual(Object.keys(body.checks).sort(), ["database", "migrations", "projections"]);
+  assert.deepEqual(Object.keys(body.checks).sort(), ["database", "eventLog", "migrations", "projections"]);
 });
 
 test("/readyz is 503 when the database cannot be reached", async () => {

@@ -4,6 +4,7 @@ import {
   DuplicateEventIdError,
   type EventStore,
   type ExpectedRevision,
+  InvalidPositionError,
   WrongExpectedRevisionError,
 } from "../../src/event-store/event-store.js";
 import {
@@ -231,6 +232,49 @@ export function describeEventStoreContract(
         const result = await store.appendToStream(`${prefix}x`, newEvents(3));
         const all = await readAllWithPrefix(store, prefix, 3);
         assert.equal(all.at(-1)?.position, result.position);
+      });
+
+      test("a position the store handed out normalizes to itself; anything else is InvalidPositionError", async () => {
+        const prefix = uniqueName("norm-");
+        const { position } = await store.appendToStream(`${prefix}x`, newEvents(2));
+        assert.equal(await store.normalizePosition(position), position);
+        for (const bad of [
+          "",
+          "junk",
+          "7fffffffffffffff-7fffffffffffffff-1",
+          "ffffffffffffffffff",
+          "12 34",
+          "8000000000000000",
+        ]) {
+          await assert.rejects(store.normalizePosition(bad), InvalidPositionError, JSON.stringify(bad));
+        }
+        // readAll refuses the same way (callers match the class, not a backend's name for it).
+        await assert.rejects(store.readAll({ after: "junk", maxCount: 1 }), InvalidPositionError);
+      });
+
+      test("maxBytes ends a page early, after at least one event", async () => {
+        const prefix = uniqueName("bytes-");
+        const big = { blob: "x".repeat(50_000) };
+        const events = newEvents(6).map((event) => ({ ...event, data: big }));
+        await store.appendToStream(`${prefix}x`, events);
+        const one = await store.readAll({ streamPrefix: prefix, maxCount: 10, maxBytes: 1 });
+        assert.equal(one.length, 1, "at least one event, even over the limit");
+        const some = await store.readAll({ streamPrefix: prefix, maxCount: 10, maxBytes: 120_000 });
+        assert.ok(some.length >= 2 && some.length <= 3, `about 120 kB of 50 kB events: got ${some.length}`);
+        assert.deepEqual(
+          some.map((event) => event.id),
+          events.slice(0, some.length).map((event) => event.id),
+        );
+        const all = await store.readAll({ streamPrefix: prefix, maxCount: 10 });
+        assert.equal(all.length, 6);
+      });
+
+      test("countEvents, when the store has it, counts a prefix's events", async (context) => {
+        if (!store.countEvents) return context.skip("this backend does not count events");
+        const prefix = uniqueName("count-");
+        await store.appendToStream(`${prefix}a`, newEvents(3));
+        await store.appendToStream(`${prefix}b`, newEvents(2));
+        assert.equal(await store.countEvents(prefix), 5);
       });
 
       test("streamRevision is null without events, then the last revision", async () => {

@@ -24,7 +24,6 @@ import {
   encodeEsdbPosition,
   fromEsdbCurrentRevision,
   hasRealPosition,
-  InvalidEsdbPositionError,
   isForeignRecord,
   MissingEsdbPositionError,
   normalizeConnectionString,
@@ -32,7 +31,11 @@ import {
   toEventData,
   toStoredEvent,
 } from "../../src/event-store/esdb/mapping.js";
-import { EventStoreUnavailableError, WrongExpectedRevisionError } from "../../src/event-store/event-store.js";
+import {
+  EventStoreUnavailableError,
+  InvalidPositionError,
+  WrongExpectedRevisionError,
+} from "../../src/event-store/event-store.js";
 
 const MAX_U64 = (1n << 64n) - 1n;
 
@@ -129,10 +132,10 @@ describe("positions", () => {
       "000000001234ABCD-000000001234abc0",
       "000000001234abcd_000000001234abc0",
     ]) {
-      assert.throws(() => decodeEsdbPosition(bad), InvalidEsdbPositionError, bad);
+      assert.throws(() => decodeEsdbPosition(bad), InvalidPositionError, bad);
     }
-    assert.throws(() => encodeEsdbPosition({ commit: -1n, prepare: 0n }), InvalidEsdbPositionError);
-    assert.throws(() => encodeEsdbPosition({ commit: MAX_U64 + 1n, prepare: 0n }), InvalidEsdbPositionError);
+    assert.throws(() => encodeEsdbPosition({ commit: -1n, prepare: 0n }), InvalidPositionError);
+    assert.throws(() => encodeEsdbPosition({ commit: MAX_U64 + 1n, prepare: 0n }), InvalidPositionError);
   });
 
   test("the no-position marker of old servers is not a real position", () => {

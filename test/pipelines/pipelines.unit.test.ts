@@ -144,7 +144,9 @@ test("a clean input needs no choice and completes every step with an output", as
 test("outputs over the configured limit are cut and flagged, never silently", async () => {
   const many = Array.from({ length: 40 }, (_, index) => ({
     path: `f${index}.js`,
-    content: `var v${index} = 1;   \n`.repeat(20),
+    // Distinct names: a redeclared var cannot become let/const (the old heuristic made it a const
+    // twice, a syntax error), so it would stay unfixed instead of patched.
+    content: Array.from({ length: 20 }, (_, line) => `var v${index}_${line} = 1;   \n`).join(""),
   }));
   const maxOutputBytes = 4_000;
   const executed = await execute(pipeline("autofix"), { files: many }, { maxOutputBytes });

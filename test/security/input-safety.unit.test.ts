@@ -34,6 +34,10 @@ describe("input safety", () => {
   it("positions at or above 2^63 are no positions (the store's own parser)", () => {
     expect(() => decodePosition("8000000000000000-0000000000000000")).toThrow(/out of range/);
     expect(() => decodePosition("0000000000000001-ffffffffffffffff")).toThrow(/out of range/);
-    expect(decodePosition("7fffffffffffffff-7fffffffffffffff").seq).toBe(2n ** 63n - 1n);
+    const legacy = decodePosition("7fffffffffffffff-7fffffffffffffff");
+    expect(legacy.kind === "legacy" && legacy.legacy.seq).toBe(2n ** 63n - 1n);
+    // The sequencer's positions (one number) have the same bound.
+    expect(() => decodePosition("8000000000000000")).toThrow(/out of range/);
+    expect(decodePosition("7fffffffffffffff")).toEqual({ kind: "position", value: 2n ** 63n - 1n });
   });
 });

@@ -25,6 +25,7 @@ import { guarded, mapEsdbError, toWrongExpectedRevision } from "./errors.js";
 import { readAllFiltered } from "./filtered-read.js";
 import {
   decodeEsdbPosition,
+  encodeEsdbPosition,
   fromEsdbCurrentRevision,
   isForeignRecord,
   normalizeConnectionString,
@@ -135,6 +136,7 @@ export class EsdbEventStore implements EventStore {
     const after = options.after ?? null;
     const prefix = options.streamPrefix;
     const events: StoredEvent[] = [];
+    let bytes = 0;
     await guarded(async () => {
       const read = readAllFiltered(this.client, {
         fromPosition: after ? decodeEsdbPosition(after) : null,
@@ -149,7 +151,8 @@ export class EsdbEventStore implements EventStore {
         const event = toStoredEvent(record);
         if (after && event.position <= after) continue;
         events.push(event);
-        if (events.length >= maxCount) {
+        if (options.maxBytes !== undefined) bytes += JSON.stringify(event.data).length;
+        if (events.length >= maxCount || bytes >= (options.maxBytes ?? Number.POSITIVE_INFINITY)) {
           // Ends the gRPC call too: the server would otherwise send its one extra event.
           await read.cancel();
           break;
@@ -189,6 +192,11 @@ export class EsdbEventStore implements EventStore {
       policy: this.resumePolicy,
       onDrop: this.options.onSubscriptionDrop,
     });
+  }
+
+  /** $all positions have always been durable here: only checked (throws InvalidPositionError). */
+  async normalizePosition(position: string): Promise<string> {
+    return encodeEsdbPosition(decodeEsdbPosition(position));
   }
 
   async streamRevision(streamName: string): Promise<number | null> {

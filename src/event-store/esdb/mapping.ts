@@ -10,7 +10,12 @@ import {
   STREAM_EXISTS,
 } from "@eventstore/db-client";
 import type { JsonObject } from "../../shared/json.js";
-import type { ExpectedRevision, NewEvent, StoredEvent } from "../event-store.js";
+import {
+  type ExpectedRevision,
+  InvalidPositionError,
+  type NewEvent,
+  type StoredEvent,
+} from "../event-store.js";
 
 /**
  * Pure translations between our event store's terms and EventStoreDB/KurrentDB's, kept apart from
@@ -43,18 +48,13 @@ export function fromEsdbCurrentRevision(current: CurrentRevision | bigint): numb
 const HEX_WIDTH = 16;
 const MAX_U64 = (1n << 64n) - 1n;
 
-export class InvalidEsdbPositionError extends Error {
-  override name = "InvalidEsdbPositionError";
-}
-
 /**
  * A $all position {commit, prepare} as two fixed-width hex numbers, the same shape as the PostgreSQL
  * positions: comparing the strings compares (commit, prepare), which is the order of $all.
  */
 export function encodeEsdbPosition(position: Position): string {
   const hex = (value: bigint) => {
-    if (value < 0n || value > MAX_U64)
-      throw new InvalidEsdbPositionError(`position part out of range: ${value}`);
+    if (value < 0n || value > MAX_U64) throw new InvalidPositionError(`position part out of range: ${value}`);
     return value.toString(16).padStart(HEX_WIDTH, "0");
   };
   return `${hex(position.commit)}-${hex(position.prepare)}`;
@@ -63,7 +63,7 @@ export function encodeEsdbPosition(position: Position): string {
 export function decodeEsdbPosition(position: string): Position {
   const match = /^([0-9a-f]{16})-([0-9a-f]{16})$/.exec(position);
   if (!match?.[1] || !match[2]) {
-    throw new InvalidEsdbPositionError(`not an EventStoreDB position: ${JSON.stringify(position)}`);
+    throw new InvalidPositionError(`not an EventStoreDB position: ${JSON.stringify(position)}`);
   }
   return { commit: BigInt(`0x${match[1]}`), prepare: BigInt(`0x${match[2]}`) };
 }

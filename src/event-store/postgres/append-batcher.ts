@@ -10,8 +10,8 @@ export interface AppendRequest {
 export interface AppendOutcome {
   status: "ok" | "duplicate" | "duplicate_id" | "wrong_revision";
   revision: number;
-  transactionId: string | null;
-  seq: string | null;
+  /** Global position of the append's last event (of the stored one for a duplicate). */
+  position: string | null;
 }
 
 interface Pending {
@@ -24,8 +24,7 @@ interface OutcomeRow {
   ord: number;
   status: AppendOutcome["status"];
   revision: string;
-  transaction_id: string | null;
-  seq: string | null;
+  position: string | null;
 }
 
 export interface AppendBatcherOptions {
@@ -125,8 +124,7 @@ export class AppendBatcher {
       pending.resolve({
         status: row.status,
         revision: Number(row.revision),
-        transactionId: row.transaction_id,
-        seq: row.seq,
+        position: row.position,
       });
     });
   }

@@ -1,33 +1,44 @@
+import { InvalidPositionError } from "../event-store.js";
+
 /**
- * A global position is (transaction id, sequence number). Encoded as two fixed-width hex numbers so
- * that comparing the strings compares the positions, and callers can treat it as opaque.
+ * A global position is the event's number in the log (1, 2, 3, ...), assigned by the store in commit
+ * order (see docs/global-log.md). It goes out as 16 fixed-width hex digits, so that comparing the
+ * strings compares the positions and callers can treat them as opaque.
  */
-export interface PgPosition {
+const WIDTH = 16;
+const MAX_POSITION = (1n << 63n) - 1n;
+
+/** Position "before the first event": reading after it reads everything. */
+export const START_POSITION = 0n;
+
+export function encodePosition(position: bigint | string | number): string {
+  return BigInt(position).toString(16).padStart(WIDTH, "0");
+}
+
+/** Positions written by versions before the sequencer: (transaction id, seq), see legacyCursor. */
+export interface LegacyPosition {
   transactionId: bigint;
   seq: bigint;
 }
 
-const WIDTH = 16;
-const MAX_BIGINT = 2n ** 63n - 1n;
+export type DecodedPosition =
+  | { kind: "position"; value: bigint }
+  | { kind: "legacy"; legacy: LegacyPosition };
 
-export function encodePosition(transactionId: bigint | string, seq: bigint | string | number): string {
-  const hex = (value: bigint) => value.toString(16).padStart(WIDTH, "0");
-  return `${hex(BigInt(transactionId))}-${hex(BigInt(seq))}`;
-}
-
-export class InvalidPositionError extends Error {
-  override name = "InvalidPositionError";
-}
-
-export function decodePosition(position: string): PgPosition {
-  const match = /^([0-9a-f]{16})-([0-9a-f]{16})$/.exec(position);
-  if (!match?.[1] || !match[2]) throw new InvalidPositionError(`not a position: ${JSON.stringify(position)}`);
-  const decoded = { transactionId: BigInt(`0x${match[1]}`), seq: BigInt(`0x${match[2]}`) };
-  // Both parts are PostgreSQL bigints: a larger one is no position the store could ever have written.
-  if (decoded.transactionId > MAX_BIGINT || decoded.seq > MAX_BIGINT) {
-    throw new InvalidPositionError(`position out of range: ${match[0]}`);
+export function decodePosition(position: string): DecodedPosition {
+  const current = /^[0-9a-f]{16}$/.exec(position);
+  if (current) {
+    const value = BigInt(`0x${position}`);
+    if (value > MAX_POSITION) throw new InvalidPositionError(`position out of range: ${position}`);
+    return { kind: "position", value };
   }
-  return decoded;
+  const legacy = /^([0-9a-f]{16})-([0-9a-f]{16})$/.exec(position);
+  if (legacy?.[1] && legacy[2]) {
+    const transactionId = BigInt(`0x${legacy[1]}`);
+    const seq = BigInt(`0x${legacy[2]}`);
+    if (transactionId > MAX_POSITION || seq > MAX_POSITION)
+      throw new InvalidPositionError(`position out of range: ${position}`);
+    return { kind: "legacy", legacy: { transactionId, seq } };
+  }
+  throw new InvalidPositionError(`not a position: ${JSON.stringify(position)}`);
 }
-
-export const START_POSITION: PgPosition = { transactionId: 0n, seq: 0n };

@@ -2,9 +2,11 @@ import type pg from "pg";
 import {
   type AppendOptions,
   type AppendResult,
+  type AppendStatus,
   DuplicateEventIdError,
   type EventStore,
   EventStoreUnavailableError,
+  InvalidPositionError,
   type NewEvent,
   type ReadAllOptions,
   type ReadStreamOptions,
@@ -15,13 +17,12 @@ import {
 } from "../event-store.js";
 import { AppendBatcher, type AppendBatcherOptions } from "./append-batcher.js";
 import { EventNotifier } from "./notifier.js";
-import { decodePosition, encodePosition, START_POSITION } from "./position.js";
-import { ensureEventStoreSchema } from "./schema.js";
+import { decodePosition, encodePosition, type LegacyPosition, START_POSITION } from "./position.js";
+import { ensureEventStoreSchema, SEQUENCER_LOCK } from "./schema.js";
 import { subscribeToAll, subscribeToStream } from "./subscriptions.js";
 
 interface EventRow {
-  seq: string;
-  transaction_id: string;
+  position: string;
   stream_name: string;
   revision: string;
   event_id: string;
@@ -31,16 +32,33 @@ interface EventRow {
   occurred_at: Date;
 }
 
-// `transaction_id` goes out as text (xid8 would lose precision as a JS number). Queries must order
-// by the table's column (`e.transaction_id`), not this output column: text orders "1000" before "999".
+// bigint columns come back from pg as strings (no precision lost).
 const COLUMNS =
-  "e.seq, e.transaction_id::text AS transaction_id, e.stream_name, e.revision, e.event_id, e.type, e.data, e.metadata, e.occurred_at";
+  "e.position, e.stream_name, e.revision, e.event_id, e.type, e.data, e.metadata, e.occurred_at";
+
+const READ_ALL = `SELECT ${COLUMNS} FROM rs_events e
+  WHERE e.position > $1::bigint AND ($3::text IS NULL OR e.stream_name LIKE $3)
+  ORDER BY e.position LIMIT $2`;
+
+/**
+ * READ_ALL cut where the data read so far reaches $4 bytes. A compressed value's stored size says
+ * little about the memory it takes once read (1 MB of repetitive code stores in a few kB): those are
+ * measured as text; the others by their stored size, which costs nothing to know.
+ */
+const READ_ALL_BOUNDED = `SELECT p.* FROM (
+    SELECT s.*, sum(s.size) OVER (ORDER BY s.position ROWS UNBOUNDED PRECEDING) - s.size AS bytes_before
+    FROM (SELECT ${COLUMNS}, CASE WHEN pg_column_compression(e.data) IS NULL THEN pg_column_size(e.data)
+                                  ELSE octet_length(e.data::text) END AS size
+          FROM rs_events e
+          WHERE e.position > $1::bigint AND ($3::text IS NULL OR e.stream_name LIKE $3)
+          ORDER BY e.position LIMIT $2) s
+  ) p WHERE p.bytes_before < $4 ORDER BY p.position`;
 
 export const toStoredEvent = (row: EventRow): StoredEvent => ({
   id: row.event_id,
   streamName: row.stream_name,
   revision: Number(row.revision),
-  position: encodePosition(row.transaction_id, row.seq),
+  position: encodePosition(row.position),
   type: row.type,
   data: row.data,
   metadata: row.metadata,
@@ -130,7 +148,7 @@ export class PostgresEventStore implements EventStore {
       case "duplicate":
         return {
           nextExpectedRevision: result.revision,
-          position: encodePosition(result.transactionId ?? "0", result.seq ?? "0"),
+          position: encodePosition(result.position ?? "0"),
           appended: result.status === "ok",
         };
       case "wrong_revision":
@@ -160,24 +178,79 @@ export class PostgresEventStore implements EventStore {
   }
 
   /**
-   * Only rows of transactions older than every transaction still running are read: a transaction
-   * still in flight may hold a smaller seq than rows already visible, and a reader that moved past
-   * it would skip its events for ever.
+   * Positions are assigned in commit order (see rs_append_batch), so everything committed is safe to
+   * read: a position not yet visible can only be taken by a later commit, never below a visible one.
    */
   async readAll(options: ReadAllOptions = {}): Promise<StoredEvent[]> {
-    const after = options.after ? decodePosition(options.after) : START_POSITION;
+    const after = options.after ? await this.positionNumber(options.after) : START_POSITION;
     const prefix = options.streamPrefix ? `${options.streamPrefix.replace(/[\\%_]/g, "\\$&")}%` : null;
+    const values = [after.toString(), options.maxCount ?? 1_000, prefix];
     const { rows } = await guarded(() =>
-      this.pool.query<EventRow>(
-        `SELECT ${COLUMNS} FROM rs_events e
-         WHERE (e.transaction_id, e.seq) > ($1::text::xid8, $2::bigint)
-           AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-           AND ($4::text IS NULL OR e.stream_name LIKE $4)
-         ORDER BY e.transaction_id, e.seq LIMIT $3`,
-        [after.transactionId.toString(), after.seq.toString(), options.maxCount ?? 1_000, prefix],
-      ),
+      options.maxBytes === undefined
+        ? this.pool.query<EventRow>(READ_ALL, values)
+        : this.pool.query<EventRow>(READ_ALL_BOUNDED, [...values, options.maxBytes]),
     );
     return rows.map(toStoredEvent);
+  }
+
+  async normalizePosition(position: string): Promise<string> {
+    return encodePosition(await this.positionNumber(position));
+  }
+
+  private async positionNumber(position: string): Promise<bigint> {
+    const decoded = decodePosition(position);
+    return decoded.kind === "position" ? decoded.value : this.legacyCursor(decoded.legacy);
+  }
+
+  /**
+   * A cursor handed out before the sequencer, (transaction id, seq): readers then saw the log in that
+   * order, and the conversion numbered the old rows in that order, so the cursor stands for the
+   * position of the last old row at or before it (0 when none). A store with no rows from before the
+   * sequencer never handed such a cursor out: it is refused.
+   */
+  private async legacyCursor(legacy: LegacyPosition): Promise<bigint> {
+    const { rows } = await guarded(() =>
+      this.pool.query<{ position: string | null; has_legacy: boolean }>(
+        `SELECT (SELECT e.position FROM rs_events e
+                  WHERE e.transaction_id IS NOT NULL AND (e.transaction_id, e.seq) <= ($1::text::xid8, $2::bigint)
+                  ORDER BY e.transaction_id DESC, e.seq DESC LIMIT 1) AS position,
+                EXISTS (SELECT FROM rs_events e WHERE e.transaction_id IS NOT NULL) AS has_legacy`,
+        [legacy.transactionId.toString(), legacy.seq.toString()],
+      ),
+    );
+    const row = rows[0];
+    if (!row?.has_legacy)
+      throw new InvalidPositionError("not a position of this store (no events from before the sequencer)");
+    return BigInt(row.position ?? START_POSITION);
+  }
+
+  async countEvents(streamPrefix: string): Promise<number> {
+    const { rows } = await guarded(() =>
+      this.pool.query<{ count: string }>(
+        "SELECT count(*) FROM rs_events WHERE starts_with(stream_name, $1)",
+        [streamPrefix],
+      ),
+    );
+    return Number(rows[0]?.count ?? 0);
+  }
+
+  /** Who holds the sequencer lock, since when (its transaction's start), and how many wait for it. */
+  async appendStatus(): Promise<AppendStatus> {
+    const { rows } = await guarded(() =>
+      this.pool.query<{ held_ms: number | null; waiting: number }>(
+        `SELECT (SELECT extract(epoch FROM now() - min(a.xact_start)) * 1000
+                   FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+                  WHERE l.locktype = 'advisory' AND l.database = d.oid AND l.classid = $1 AND l.objid = $2
+                    AND l.objsubid = 2 AND l.granted)::float8 AS held_ms,
+                (SELECT count(*) FROM pg_locks l
+                  WHERE l.locktype = 'advisory' AND l.database = d.oid AND l.classid = $1 AND l.objid = $2
+                    AND l.objsubid = 2 AND NOT l.granted)::int AS waiting
+           FROM pg_database d WHERE d.datname = current_database()`,
+        [SEQUENCER_LOCK[0], SEQUENCER_LOCK[1]],
+      ),
+    );
+    const row = rows[0];
+    return { heldForMs: Math.max(0, Math.round(row?.held_ms ?? 0)), waiting: row?.waiting ?? 0 };
   }
 
   async streamRevision(streamName: string): Promise<number | null> {

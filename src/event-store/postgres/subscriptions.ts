@@ -11,24 +11,20 @@ async function* follow<Cursor>(
   interested: (streamName: string) => boolean,
   read: (cursor: Cursor) => Promise<StoredEvent[]>,
   advance: (event: StoredEvent) => Cursor,
-  repollSoon: boolean,
 ): AsyncGenerator<StoredEvent> {
   const wakeup = new Wakeup(true);
   const stop = store.notifier.onAppend((streamName) => {
     if (streamName === "*" || interested(streamName)) wakeup.set();
   });
-  // After a wake-up that found nothing (the global order can hold back rows behind an older
-  // transaction still running), look again soon rather than a whole poll interval later.
-  let retryMs = store.pollIntervalMs;
+  // Positions are handed out in commit order, so a notification always finds its events: nothing is
+  // held back behind a transaction still running, and the poll is only a safety net for lost NOTIFYs.
   try {
     while (!signal.aborted) {
-      await wakeup.wait(retryMs, signal);
-      let found = 0;
+      await wakeup.wait(store.pollIntervalMs, signal);
       // Drain everything available, page by page, before waiting again.
       for (;;) {
         if (signal.aborted) return;
         const events = await read(cursor);
-        found += events.length;
         for (const event of events) {
           if (signal.aborted) return;
           cursor = advance(event);
@@ -36,7 +32,6 @@ async function* follow<Cursor>(
         }
         if (events.length < PAGE_SIZE) break;
       }
-      if (repollSoon) retryMs = found > 0 ? 5 : Math.min(retryMs * 2, store.pollIntervalMs);
     }
   } finally {
     stop();
@@ -55,7 +50,6 @@ export function subscribeToStream(
     (name) => name === streamName,
     (after) => store.readStream(streamName, { after, maxCount: PAGE_SIZE }),
     (event) => event.revision,
-    false,
   );
 }
 
@@ -71,6 +65,5 @@ export function subscribeToAll(
     (name) => name.startsWith(prefix),
     (after) => store.readAll({ after, maxCount: PAGE_SIZE, streamPrefix: options.streamPrefix }),
     (event) => event.position,
-    true,
   );
 }

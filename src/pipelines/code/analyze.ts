@@ -1,29 +1,8 @@
 import type { SourceFile } from "./code-input.js";
 import type { Issue, RuleId } from "./issues.js";
-import {
-  findConsoleCalls,
-  findDebuggerStatements,
-  findLooseEquality,
-  findVarDeclarations,
-} from "./script-rules.js";
-import { isScript, type ScannedSource, scanSource } from "./source-scanner.js";
+import { scriptKind } from "./languages.js";
+import { scriptIssues } from "./script-issues.js";
 import { findMissingFinalNewline, findTodoMarkers, findTrailingWhitespace } from "./text-rules.js";
-
-type Rule = { id: RuleId; scriptsOnly: boolean; find(path: string, source: ScannedSource): Issue[] };
-
-const RULES: Record<RuleId, Rule> = {
-  "trailing-whitespace": { id: "trailing-whitespace", scriptsOnly: false, find: findTrailingWhitespace },
-  "missing-final-newline": { id: "missing-final-newline", scriptsOnly: false, find: findMissingFinalNewline },
-  "var-declaration": { id: "var-declaration", scriptsOnly: true, find: findVarDeclarations },
-  "todo-marker": {
-    id: "todo-marker",
-    scriptsOnly: false,
-    find: (path, source) => findTodoMarkers(path, source, isScript(path)),
-  },
-  "loose-equality": { id: "loose-equality", scriptsOnly: true, find: findLooseEquality },
-  "console-call": { id: "console-call", scriptsOnly: true, find: findConsoleCalls },
-  "debugger-statement": { id: "debugger-statement", scriptsOnly: true, find: findDebuggerStatements },
-};
 
 /** The rules each pipeline checks: autofix cleans up hygiene, refactor tightens code. */
 export const AUTOFIX_RULES: RuleId[] = [
@@ -39,14 +18,22 @@ export const REFACTOR_RULES: RuleId[] = [
   "todo-marker",
 ];
 
+/** Rules any text file gets; the others need a program (a script that parses). */
+function textIssues(file: SourceFile, rules: RuleId[]): Issue[] {
+  const { path, content } = file;
+  const whole = [{ start: 0, end: content.length }];
+  return [
+    ...(rules.includes("trailing-whitespace") ? findTrailingWhitespace(path, content) : []),
+    ...(rules.includes("todo-marker") ? findTodoMarkers(path, content, whole) : []),
+    ...(rules.includes("missing-final-newline") ? findMissingFinalNewline(path, content) : []),
+  ];
+}
+
+/** Scripts are parsed (see lint.ts); any other file gets the text rules. Issues in file order. */
 export function analyzeFile(file: SourceFile, rules: RuleId[]): Issue[] {
-  const script = isScript(file.path);
-  const source = scanSource(file.path, file.content);
-  return rules
-    .map((id) => RULES[id])
-    .filter((rule) => script || !rule.scriptsOnly)
-    .flatMap((rule) => rule.find(file.path, source))
-    .sort((a, b) => a.start - b.start);
+  const kind = scriptKind(file.path);
+  const issues = kind ? scriptIssues(file.path, file.content, kind, rules) : textIssues(file, rules);
+  return issues.sort((a, b) => a.start - b.start);
 }
 
 export const analyzeFiles = (files: SourceFile[], rules: RuleId[]): Issue[] =>

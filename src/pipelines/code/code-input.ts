@@ -13,11 +13,24 @@ export interface CodeInput {
 
 export const MAX_FILES = 500;
 export const MAX_PATH_LENGTH = 500;
+/**
+ * Most text a run may hand the parser, in UTF-8 bytes of all file contents together, and per file:
+ * analysis is linear in it, and each step runs in a thread with a time and heap budget, but a bound
+ * here refuses an oversized run at startRun instead of failing it later.
+ */
+export const MAX_TOTAL_CONTENT_BYTES = 2_000_000;
+export const MAX_FILE_LINES = 100_000;
 /** Upper bound of the delay knob, so a typo cannot park a worker for hours. */
 export const MAX_DELAY_MS = 600_000;
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value);
+
+function countLines(text: string): number {
+  let lines = 1;
+  for (let at = text.indexOf("\n"); at >= 0; at = text.indexOf("\n", at + 1)) lines++;
+  return lines;
+}
 
 function fileProblem(file: unknown, index: number, seen: Set<string>): string | null {
   if (!isObject(file)) return `files[${index}] must be an object { path, content }`;
@@ -27,6 +40,9 @@ function fileProblem(file: unknown, index: number, seen: Set<string>): string | 
   if (path.length > MAX_PATH_LENGTH)
     return `files[${index}].path is longer than ${MAX_PATH_LENGTH} characters`;
   if (typeof content !== "string") return `files[${index}].content must be a string`;
+  const lines = countLines(content);
+  if (lines > MAX_FILE_LINES)
+    return `files[${index}].content has ${lines} lines; at most ${MAX_FILE_LINES} are accepted`;
   if (seen.has(path)) return `files[${index}].path ${JSON.stringify(path)} appears more than once`;
   seen.add(path);
   return null;
@@ -45,6 +61,10 @@ export function codeInputProblem(input: Json): string | null {
     const problem = fileProblem(file, index, seen);
     if (problem) return `input.${problem}`;
   }
+  let bytes = 0;
+  for (const file of files as unknown as SourceFile[]) bytes += Buffer.byteLength(file.content, "utf8");
+  if (bytes > MAX_TOTAL_CONTENT_BYTES)
+    return `input.files hold ${bytes} bytes of content; at most ${MAX_TOTAL_CONTENT_BYTES} are accepted`;
   if (delayMs !== undefined && delayMs !== null) {
     if (typeof delayMs !== "number" || !Number.isInteger(delayMs) || delayMs < 0 || delayMs > MAX_DELAY_MS) {
       return `input.delayMs must be an integer from 0 to ${MAX_DELAY_MS}`;

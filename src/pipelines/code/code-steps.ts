@@ -6,9 +6,9 @@ import { analyzeFiles, countByRule } from "./analyze.js";
 import { parseCodeInput } from "./code-input.js";
 import { isFixChoices } from "./fixes.js";
 import type { Issue, RuleId } from "./issues.js";
+import { isScript } from "./languages.js";
 import { patchFiles } from "./patch.js";
 import { buildPlans, type FixPlan, planFixes } from "./plans.js";
-import { isScript } from "./source-scanner.js";
 
 /** Steps shared by the code pipelines; each reads the run input and the outputs of earlier steps. */
 

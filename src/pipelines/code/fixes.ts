@@ -33,6 +33,7 @@ const OPTIONS: { [Key in ChoiceKey]: { value: FixChoices[Key]; label: string }[]
 /** The change a fix makes, or null when the issue is left as it is under these choices. */
 export function fixFor(issue: Issue, choices: FixChoices): { edit: Edit; change: string } | null {
   const { start, end } = issue;
+  if (!issue.fixable) return null;
   switch (issue.rule) {
     case "trailing-whitespace":
       return { edit: { start, end, replacement: "" }, change: "remove trailing whitespace" };
@@ -53,6 +54,7 @@ export function fixFor(issue: Issue, choices: FixChoices): { edit: Edit; change:
     case "debugger-statement":
       return { edit: { start, end, replacement: "" }, change: "remove debugger statement" };
     case "todo-marker":
+    case "syntax-error":
       return null;
     default: {
       const unknown: never = issue.rule;
@@ -64,9 +66,10 @@ export function fixFor(issue: Issue, choices: FixChoices): { edit: Edit; change:
 /** The choices whose options lead to different fixes for these issues. */
 export function choicePoints(issues: Issue[]): ChoiceKey[] {
   const keys: ChoiceKey[] = [];
-  if (issues.some((found) => found.rule === "var-declaration" && found.constSafe)) keys.push("varKeyword");
-  if (issues.some((found) => found.rule === "loose-equality" && found.nullCheck)) keys.push("nullChecks");
-  if (issues.some((found) => found.rule === "console-call")) keys.push("consoleCalls");
+  const fixable = issues.filter((found) => found.fixable);
+  if (fixable.some((found) => found.rule === "var-declaration" && found.constSafe)) keys.push("varKeyword");
+  if (fixable.some((found) => found.rule === "loose-equality" && found.nullCheck)) keys.push("nullChecks");
+  if (fixable.some((found) => found.rule === "console-call")) keys.push("consoleCalls");
   return keys;
 }
 

@@ -6,7 +6,8 @@ export type RuleId =
   | "todo-marker"
   | "loose-equality"
   | "console-call"
-  | "debugger-statement";
+  | "debugger-statement"
+  | "syntax-error";
 
 export type Issue = {
   rule: RuleId;
@@ -21,12 +22,17 @@ export type Issue = {
    * the line ending to add (final newline); null otherwise.
    */
   detail: string | null;
-  /** var-declaration: `const` would be correct (initialised and never reassigned in the file). */
+  /** var-declaration: `const` would be correct (initialised and never reassigned, scope analysis). */
   constSafe: boolean | null;
   /** loose-equality: compares with null/undefined, where `== null` is a deliberate idiom. */
   nullCheck: boolean | null;
+  /**
+   * Whether the automatic fix keeps the program's meaning (e.g. `var` → `let` is not when the
+   * variable is used before its declaration or redeclared); unfixable issues are listed, not patched.
+   */
+  fixable: boolean;
 };
 
 export const issue = (
   fields: Pick<Issue, "rule" | "path" | "line" | "message" | "start" | "end"> & Partial<Issue>,
-): Issue => ({ detail: null, constSafe: null, nullCheck: null, ...fields });
+): Issue => ({ detail: null, constSafe: null, nullCheck: null, fixable: true, ...fields });

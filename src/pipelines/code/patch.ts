@@ -2,6 +2,8 @@ import type { SourceFile } from "./code-input.js";
 import { applyEdits, type Edit } from "./edits.js";
 import { type FixChoices, fixFor } from "./fixes.js";
 import type { Issue } from "./issues.js";
+import { scriptKind } from "./languages.js";
+import { parseProblem } from "./lint.js";
 
 export type PatchedFile = { path: string; content: string; changed: boolean; fixesApplied: number };
 export type UnfixedIssue = { path: string; line: number; rule: string; message: string };
@@ -30,7 +32,21 @@ export function patchFiles(files: SourceFile[], issues: Issue[], choices: FixCho
   let applied = 0;
   let skipped = 0;
   const patched = files.map((file) => {
-    const result = applyEdits(file.content, editsByPath.get(file.path) ?? []);
+    const edits = editsByPath.get(file.path) ?? [];
+    const result = applyEdits(file.content, edits);
+    // Last line of defence: a fix that would leave a script that no longer parses is not applied.
+    const kind = scriptKind(file.path);
+    const problem = kind && edits.length > 0 ? parseProblem(result.text, kind) : null;
+    if (problem) {
+      unfixed.push({
+        path: file.path,
+        line: 0,
+        rule: "syntax-error",
+        message: `fixes not applied: ${problem}`,
+      });
+      skipped += edits.length;
+      return { path: file.path, content: file.content, changed: false, fixesApplied: 0 };
+    }
     applied += result.applied.length;
     skipped += result.skipped.length;
     return {

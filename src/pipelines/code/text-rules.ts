@@ -1,15 +1,29 @@
 import { type Issue, issue } from "./issues.js";
-import { lineAt, lineStarts, regionAt, type ScannedSource } from "./source-scanner.js";
+import { lineAt, lineStarts } from "./lines.js";
 
-/** Spaces or tabs at the end of a line; never inside a string (that would change the program). */
-export function findTrailingWhitespace(path: string, source: ScannedSource): Issue[] {
+/** Line-based rules over a file's text: every file gets them, scripts with the parser's say on where. */
+
+/** A range of the text a rule must leave alone, or the only ranges where it looks (sorted, disjoint). */
+export type Range = { start: number; end: number };
+
+/** Walks sorted ranges alongside increasing offsets: linear over a whole file. */
+function rangeCursor(ranges: Range[]): (offset: number) => boolean {
+  let index = 0;
+  return (offset) => {
+    while (index < ranges.length && (ranges[index]?.end ?? 0) <= offset) index++;
+    const range = ranges[index];
+    return range !== undefined && range.start <= offset;
+  };
+}
+
+/** Spaces or tabs at the end of a line, except inside `protected` ranges (template literals). */
+export function findTrailingWhitespace(path: string, text: string, protectedRanges: Range[] = []): Issue[] {
   const found: Issue[] = [];
-  const pattern = /[ \t]+(?=\r?\n|\r?$)/g;
-  const starts = lineStarts(source.text);
-  for (const match of source.text.matchAll(pattern)) {
+  const starts = lineStarts(text);
+  const isProtected = rangeCursor(protectedRanges);
+  for (const match of text.matchAll(/[ \t]+(?=\r?\n|\r?$)/g)) {
     const start = match.index;
-    const region = regionAt(source, start);
-    if (region && region.kind !== "comment") continue;
+    if (isProtected(start)) continue;
     found.push(
       issue({
         rule: "trailing-whitespace",
@@ -24,8 +38,7 @@ export function findTrailingWhitespace(path: string, source: ScannedSource): Iss
   return found;
 }
 
-export function findMissingFinalNewline(path: string, source: ScannedSource): Issue[] {
-  const { text } = source;
+export function findMissingFinalNewline(path: string, text: string): Issue[] {
   if (text.length === 0 || text.endsWith("\n")) return [];
   return [
     issue({
@@ -40,26 +53,27 @@ export function findMissingFinalNewline(path: string, source: ScannedSource): Is
   ];
 }
 
-/** TODO/FIXME/XXX/HACK markers: in comments of scripts, anywhere in other files. Reported, not fixed. */
-export function findTodoMarkers(path: string, source: ScannedSource, isScript: boolean): Issue[] {
-  const pattern = /\b(TODO|FIXME|XXX|HACK)\b:?[ \t]*([^\r\n]*)/g;
-  const starts = lineStarts(source.text);
+/** TODO/FIXME/XXX/HACK markers inside `ranges` (a script's comments; a whole text file). Reported, not fixed. */
+export function findTodoMarkers(path: string, text: string, ranges: Range[]): Issue[] {
+  const starts = lineStarts(text);
   const found: Issue[] = [];
-  for (const match of source.text.matchAll(pattern)) {
-    const start = match.index;
-    if (isScript && regionAt(source, start)?.kind !== "comment") continue;
-    const note = (match[2] ?? "").replace(/\*\/\s*$/, "").trim();
-    found.push(
-      issue({
-        rule: "todo-marker",
-        path,
-        line: lineAt(starts, start),
-        message: `${match[1]} marker${note ? `: ${note}` : ""}`,
-        start,
-        end: start + (match[1]?.length ?? 0),
-        detail: note,
-      }),
-    );
+  for (const range of ranges) {
+    const slice = text.slice(range.start, range.end);
+    for (const match of slice.matchAll(/\b(TODO|FIXME|XXX|HACK)\b:?[ \t]*([^\r\n]*)/g)) {
+      const start = range.start + match.index;
+      const note = (match[2] ?? "").replace(/\*\/\s*$/, "").trim();
+      found.push(
+        issue({
+          rule: "todo-marker",
+          path,
+          line: lineAt(starts, start),
+          message: `${match[1]} marker${note ? `: ${note}` : ""}`,
+          start,
+          end: start + (match[1]?.length ?? 0),
+          detail: note,
+        }),
+      );
+    }
   }
   return found;
 }

@@ -1,3 +1,4 @@
+import type { Run as RunRow, Step } from "../../generated/prisma/client.js";
 import { currentPhase, type Run, type StepState } from "../../runs/state.js";
 import type { Json } from "../../shared/json.js";
 
@@ -140,3 +141,91 @@ export const upsertRuns = (runs: string, param: string): string =>
   bulkUpsert(runs, RUN_COLUMNS, ["id"], "RunStatus", param);
 export const upsertSteps = (steps: string, param: string): string =>
   bulkUpsert(steps, STEP_COLUMNS, ["run_id", "id"], "StepStatus", param);
+
+const date = (iso: string | null): Date | null => (iso === null ? null : new Date(iso));
+
+/**
+ * The run and its steps as the read model shows them once `projected` is applied, in the read
+ * model's own shape (Prisma's): what the API answers with while the read model lags behind a command.
+ */
+export function runRecord({ run, revision, position }: ProjectedRun): RunRecord {
+  return {
+    id: run.id,
+    workspaceId: run.workspaceId,
+    pipeline: run.pipeline,
+    status: run.status,
+    phase: currentPhase(run),
+    revision,
+    input: run.input,
+    error: run.error,
+    idempotencyKey: run.idempotencyKey,
+    workerId: run.workerId,
+    leaseExpiresAt: date(run.leaseExpiresAt),
+    takeovers: run.takeovers,
+    createdAt: new Date(run.createdAt),
+    updatedAt: new Date(run.updatedAt),
+    completedAt: date(run.completedAt),
+    position,
+    steps: run.steps.map((step) => ({
+      runId: run.id,
+      id: step.id,
+      index: step.index,
+      name: step.name,
+      status: step.status,
+      attempt: step.attempt,
+      automaticRetries: step.automaticRetries,
+      progress: step.progress,
+      message: step.message,
+      output: step.output,
+      outputTruncated: step.outputTruncated,
+      alternatives: step.alternatives,
+      selectedIndex: step.selectedIndex,
+      error: step.error,
+      startedAt: date(step.startedAt),
+      completedAt: date(step.completedAt),
+    })),
+  };
+}
+
+/** Typed as Prisma's rows, so a column added to the read model without a value here does not compile. */
+export type RunRecord = RunRow & { steps: Step[] };
+
+/** The inverse of runRecord: the domain state a read-model record (with its steps) was written from. */
+export function runFromRecord(record: RunRecord): Run {
+  const iso = (value: Date | null): string | null => value?.toISOString() ?? null;
+  return {
+    exists: true,
+    id: record.id,
+    workspaceId: record.workspaceId,
+    pipeline: record.pipeline,
+    input: (record.input ?? null) as Json,
+    idempotencyKey: record.idempotencyKey,
+    status: record.status,
+    error: record.error,
+    createdAt: record.createdAt.toISOString(),
+    updatedAt: record.updatedAt.toISOString(),
+    completedAt: iso(record.completedAt),
+    workerId: record.workerId,
+    leaseExpiresAt: iso(record.leaseExpiresAt),
+    takeovers: record.takeovers,
+    steps: [...record.steps]
+      .sort((a, b) => a.index - b.index)
+      .map((step) => ({
+        id: step.id,
+        name: step.name,
+        index: step.index,
+        status: step.status,
+        attempt: step.attempt,
+        automaticRetries: step.automaticRetries,
+        progress: step.progress,
+        message: step.message,
+        output: (step.output ?? null) as Json,
+        outputTruncated: step.outputTruncated,
+        alternatives: Array.isArray(step.alternatives) ? (step.alternatives as Json[]) : null,
+        selectedIndex: step.selectedIndex,
+        error: step.error,
+        startedAt: iso(step.startedAt),
+        completedAt: iso(step.completedAt),
+      })),
+  };
+}
