@@ -21,7 +21,15 @@ import path from "node:path";
 import { PostgresEventStore } from "../src/event-store/postgres/postgres-event-store.js";
 import { RunWriter } from "./fanout/run-writer.js";
 import { BenchClients, BenchServer, type Finished, stamp } from "./fanout/session.js";
-import { type Bench, type BenchEnv, type BenchFigure, figure, numberParam, param } from "./harness.js";
+import {
+  type Bench,
+  type BenchDatabase,
+  type BenchEnv,
+  type BenchFigure,
+  figure,
+  numberParam,
+  param,
+} from "./harness.js";
 
 const NAME = "fanout";
 /** BENCH_PROFILE_DIR=<dir>: a CPU profile of the server during each measured phase, for finding costs. */
@@ -46,50 +54,47 @@ interface Phase {
   finished: Finished;
   expected: number;
   serverCpuShare: number;
+  /** Server CPU (user + system) over the phase, in seconds. */
+  serverCpuSeconds: number;
 }
 
-/** Appends `count` stamped events at `rate`/s (open loop: each is due at start + i / rate). */
-async function steadyAppends(
-  writer: RunWriter,
-  next: () => number,
-  rate: number,
-  count: number,
-): Promise<void> {
+/** Calls `emit(i)` `count` times at `rate`/s (open loop: each is due at start + i / rate). */
+async function steady(rate: number, count: number, emit: (i: number) => Promise<void>): Promise<void> {
   const started = performance.now();
   for (let i = 0; i < count; i++) {
     const wait = started + (i * 1_000) / rate - performance.now();
     if (wait > 0) await sleep(wait);
-    await writer.progress([stamp(next())]);
+    await emit(i);
   }
 }
 
+/** One measured phase: `emit` sends the phase's events (and returns the last k), clients measure. */
 async function measure(
   server: BenchServer,
   clients: BenchClients,
-  writer: RunWriter,
-  next: () => number,
-  subscribers: number,
-  rate: number,
-  seconds: number,
+  emit: () => Promise<number>,
+  expected: number,
 ): Promise<Phase> {
-  const count = Math.max(1, Math.round(rate * seconds));
   const cpuBefore = (await server.memory()).cpu;
   const started = performance.now();
   await clients.start();
   if (profileDir) await server.profileStart();
-  await steadyAppends(writer, next, rate, count);
-  const last = next() - 1;
+  const last = await emit();
   await clients.seen(last, 10_000);
   const finished = await clients.finish();
-  if (profileDir) {
-    const file = path.join(profileDir, `fanout-${subscribers}.cpuprofile`);
-    await server.profileStop(file);
-  }
+  if (profileDir) await server.profileStop(path.join(profileDir, `fanout-${Date.now()}.cpuprofile`));
   const cpuAfter = (await server.memory()).cpu;
   const elapsed = (performance.now() - started) / 1_000;
-  const cpu = cpuAfter.user - cpuBefore.user + cpuAfter.system - cpuBefore.system;
-  return { finished, expected: subscribers * count, serverCpuShare: cpu / 1e6 / elapsed };
+  const cpu = (cpuAfter.user - cpuBefore.user + cpuAfter.system - cpuBefore.system) / 1e6;
+  return { finished, expected, serverCpuShare: cpu / elapsed, serverCpuSeconds: cpu };
 }
+
+/** The phase's events appended to one run at `rate`/s. */
+const appendsTo =
+  (writer: RunWriter, next: () => number, rate: number, count: number) => async (): Promise<number> => {
+    await steady(rate, count, () => writer.progress([stamp(next())]));
+    return next() - 1;
+  };
 
 /** Opens `count` subscribers after the run's current revision and waits until all are live. */
 async function openSubscribers(
@@ -126,6 +131,76 @@ function logPhase(env: BenchEnv, label: string, phase: Phase): void {
   );
 }
 
+const kb = (bytes: number) => bytes / 1024;
+const usPerDelivery = (phase: Phase) =>
+  phase.finished.received > 0 ? (phase.serverCpuSeconds * 1e6) / phase.finished.received : Number.NaN;
+
+function phaseDetail(phase: Phase, subscribers: number, rate: number): Record<string, number | string> {
+  return {
+    subscribers,
+    rate,
+    deliveries: phase.finished.received,
+    expectedDeliveries: phase.expected,
+    outOfSequence: phase.finished.irregular,
+    dropped: phase.finished.dropped,
+    maxMs: Math.round(phase.finished.latency.max),
+    serverCpuShare: Math.round(phase.serverCpuShare * 100) / 100,
+    clientCpuShare: Math.round(phase.finished.cpuShare * 100) / 100,
+    serverUsPerDelivery: Math.round(usPerDelivery(phase) * 10) / 10,
+  };
+}
+
+function warnIfIncomplete(env: BenchEnv, label: string, phase: Phase): void {
+  const missing = phase.expected - phase.finished.received;
+  if (missing > 0 || phase.finished.irregular > 0 || phase.finished.dropped > 0)
+    env.log(
+      `WARNING ${label}: ${missing} deliveries not received within 10 s of the last event, ${phase.finished.irregular} out of sequence, ${phase.finished.dropped} streams closed by the server`,
+    );
+}
+
+interface Bare {
+  phase: Phase;
+  rssPerSubscriberKb: number;
+}
+
+/** The bare baseline at `subscribers`: one pre-serialised frame written to every socket. */
+async function bareBaseline(
+  env: BenchEnv,
+  clients: BenchClients,
+  subscribers: number,
+  rate: number,
+  seconds: number,
+): Promise<Bare> {
+  const server = await BenchServer.start(null, {}, "bare-server.ts");
+  try {
+    const idle = await server.memory();
+    const opened = await clients.open(server, "bare", 0, subscribers, method);
+    if (opened.failed > 0) throw new Error(`bare: ${opened.failed} of ${subscribers} streams failed`);
+    let k = 0;
+    await server.broadcast(k++);
+    await clients.seen(k - 1);
+    await sleep(1_000);
+    const loaded = await server.memory();
+    const count = Math.max(1, Math.round(rate * seconds));
+    const phase = await measure(
+      server,
+      clients,
+      async () => {
+        await steady(rate, count, () => server.broadcast(k++));
+        return k - 1;
+      },
+      subscribers * count,
+    );
+    logPhase(env, `bare baseline, ${subscribers} subscribers`, phase);
+    const rssPerSubscriberKb = kb(loaded.rss - idle.rss) / subscribers;
+    env.log(`bare baseline: ${rssPerSubscriberKb.toFixed(1)} KB RSS per idle subscriber`);
+    return { phase, rssPerSubscriberKb };
+  } finally {
+    await clients.close().catch(() => undefined);
+    await server.stop();
+  }
+}
+
 async function run(env: BenchEnv): Promise<BenchFigure[]> {
   const rate = numberParam(env, NAME, "rate", 10);
   const seconds = numberParam(env, NAME, "seconds", 10 * env.flags.scale);
@@ -142,14 +217,19 @@ async function run(env: BenchEnv): Promise<BenchFigure[]> {
   const counts = requested.filter((n) => n + FD_MARGIN <= limit);
   for (const n of requested.filter((n) => !counts.includes(n)))
     env.log(`skipping ${n} subscribers: the open-files limit is ${limit} (raise it with ulimit -n)`);
+  const largest = Math.max(...counts);
 
-  const db = await env.createDatabase({ poolSize: 4 });
+  const db = await env.createDatabase({ poolSize: 16 });
   let store: PostgresEventStore | null = null;
   let clients: BenchClients | null = null;
   const figures: BenchFigure[] = [];
-  let single: Phase | null = null;
   try {
     clients = await BenchClients.start();
+    const bar = env.progress("fan-out: bare baseline", 1);
+    const bare = await bareBaseline(env, clients, largest, rate, seconds);
+    bar.stop();
+    const bareUs = usPerDelivery(bare.phase);
+    let single: Phase | null = null;
     for (const subscribers of counts) {
       const bar = env.progress(`fan-out to ${subscribers} subscribers`, 4);
       // A fresh server per N: its RSS then owes nothing to the previous, larger or smaller, load.
@@ -170,8 +250,9 @@ async function run(env: BenchEnv): Promise<BenchFigure[]> {
         bar.update(1);
         if (!single) {
           await openSubscribers(env, server, clients, writer, next, 1);
-          single = await measure(server, clients, writer, next, 1, rate, Math.min(seconds, 5));
-          logPhase(env, "1 subscriber (baseline)", single);
+          const count = Math.round(rate * Math.min(seconds, 5));
+          single = await measure(server, clients, appendsTo(writer, next, rate, count), count);
+          logPhase(env, "1 subscriber", single);
           await clients.close();
         }
         if (profileDir) await server.heapStart();
@@ -180,39 +261,55 @@ async function run(env: BenchEnv): Promise<BenchFigure[]> {
         const loaded = await server.memory();
         if (profileDir) await server.heapStop(path.join(profileDir, `fanout-${subscribers}.heapprofile`));
         bar.update(2);
-        const perSubscriberKb = (loaded.rss - idle.rss) / subscribers / 1024;
+        const perSubscriberKb = kb(loaded.rss - idle.rss) / subscribers;
         env.log(
           `server RSS idle ${(idle.rss / 2 ** 20).toFixed(1)} MB, with ${subscribers} idle subscribers ${(loaded.rss / 2 ** 20).toFixed(1)} MB (heap ${(idle.heapUsed / 2 ** 20).toFixed(1)} -> ${(loaded.heapUsed / 2 ** 20).toFixed(1)} MB): ${perSubscriberKb.toFixed(1)} KB each`,
         );
-        const phase = await measure(server, clients, writer, next, subscribers, rate, seconds);
+        const count = Math.max(1, Math.round(rate * seconds));
+        const phase = await measure(
+          server,
+          clients,
+          appendsTo(writer, next, rate, count),
+          subscribers * count,
+        );
         bar.update(3);
         logPhase(env, `${subscribers} subscribers`, phase);
         await clients.close();
         bar.stop();
-        const { latency } = phase.finished;
-        const detail = {
-          subscribers,
-          rate,
-          deliveries: phase.finished.received,
-          expectedDeliveries: phase.expected,
-          outOfSequence: phase.finished.irregular,
-          dropped: phase.finished.dropped,
-          maxMs: Math.round(latency.max),
-          serverCpuShare: Math.round(phase.serverCpuShare * 100) / 100,
-          clientCpuShare: Math.round(phase.finished.cpuShare * 100) / 100,
-        };
+        const detail = phaseDetail(phase, subscribers, rate);
+        const atLargest = subscribers === largest;
         for (const percentile of ["p50", "p99"] as const) {
           figures.push(
             figure({
               bench: NAME,
               name: `delivery latency ${percentile}, ${subscribers.toLocaleString("en-US")} subscribers at ${rate} events/s`,
-              value: latency[percentile],
+              value: phase.finished.latency[percentile],
               unit: "ms",
-              baseline: { name: `1 subscriber ${percentile}`, value: single.finished.latency[percentile] },
+              // Beside the bare server at the largest N (same subscribers, same rate, same run).
+              baseline: atLargest
+                ? {
+                    name: `bare server ${percentile}, ${largest} subscribers`,
+                    value: bare.phase.finished.latency[percentile],
+                  }
+                : { name: `1 subscriber ${percentile}`, value: single.finished.latency[percentile] },
               ...(percentile === "p99" && subscribers >= TARGET_SUBSCRIBERS
                 ? { target: { op: "<=" as const, value: 250 } }
                 : {}),
               detail: { ...detail, percentile },
+            }),
+          );
+        }
+        if (atLargest) {
+          figures.push(
+            figure({
+              bench: NAME,
+              name: `server CPU per delivery, ${subscribers.toLocaleString("en-US")} subscribers`,
+              value: usPerDelivery(phase),
+              unit: "µs",
+              baseline: { name: "bare server µs per delivery", value: bareUs },
+              // The goal is a ratio: at most 3x the bare server's cost, measured in the same run.
+              target: { op: "<=", value: 3 * bareUs },
+              detail,
             }),
           );
         }
@@ -222,28 +319,30 @@ async function run(env: BenchEnv): Promise<BenchFigure[]> {
             name: `server RSS per idle subscriber, ${subscribers.toLocaleString("en-US")} subscribers`,
             value: perSubscriberKb,
             unit: "KB",
-            baseline: { name: "idle server RSS (KB)", value: idle.rss / 1024 },
+            baseline: { name: "bare server KB per idle subscriber", value: bare.rssPerSubscriberKb },
             target: { op: "<=", value: 30 },
             detail: {
               subscribers,
               idleRssMb: Math.round(idle.rss / 2 ** 20),
               loadedRssMb: Math.round(loaded.rss / 2 ** 20),
-              heapPerSubscriberKb:
-                Math.round(((loaded.heapUsed - idle.heapUsed) / subscribers / 1024) * 10) / 10,
+              heapPerSubscriberKb: Math.round((kb(loaded.heapUsed - idle.heapUsed) / subscribers) * 10) / 10,
               gc: String(loaded.gc),
             },
           }),
         );
-        const missing = phase.expected - phase.finished.received;
-        if (missing > 0 || phase.finished.irregular > 0 || phase.finished.dropped > 0)
-          env.log(
-            `WARNING at ${subscribers} subscribers: ${missing} deliveries not received within 10 s of the last append, ${phase.finished.irregular} out of sequence, ${phase.finished.dropped} streams closed by the server`,
-          );
+        warnIfIncomplete(env, `at ${subscribers} subscribers`, phase);
       } finally {
         bar.stop();
         await clients.close().catch(() => undefined);
         await server.stop();
       }
+    }
+    store ??= await PostgresEventStore.create(db.pool);
+    try {
+      figures.push(...(await manyRuns(env, db, store, clients, bare)));
+    } catch (error) {
+      // Reported, not fatal: the single-run figures above stand on their own.
+      env.log(`NOT MEASURED: many runs: ${(error as Error).message}`);
     }
   } finally {
     await clients?.stop();
@@ -251,6 +350,124 @@ async function run(env: BenchEnv): Promise<BenchFigure[]> {
     await db.drop();
   }
   return figures;
+}
+
+/** `work` over `items`, at most `concurrency` at a time. */
+async function inBatches<T>(
+  items: T[],
+  concurrency: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+}
+
+/**
+ * Many runs at once: `runSubscribers` subscribers (default 10,000) spread over `runs` runs (2,000),
+ * `runRate` events/s in total (2,000), one event per run per round. Each run's appends go one after
+ * another (its writer holds the expected revision); at most 128 appends are in flight.
+ */
+async function manyRuns(
+  env: BenchEnv,
+  db: BenchDatabase,
+  store: PostgresEventStore,
+  clients: BenchClients,
+  bare: Bare,
+): Promise<BenchFigure[]> {
+  const runs = numberParam(env, NAME, "runs", 2_000);
+  const subscribers = numberParam(env, NAME, "runSubscribers", 10_000);
+  const total = numberParam(env, NAME, "runRate", 2_000);
+  const seconds = numberParam(env, NAME, "seconds", 10 * env.flags.scale);
+  if (subscribers + FD_MARGIN > openFilesLimit()) {
+    env.log(`skipping ${subscribers} subscribers over ${runs} runs: the open-files limit is too low`);
+    return [];
+  }
+  const bar = env.progress(`fan-out: ${subscribers} subscribers over ${runs} runs`, 3);
+  const server = await BenchServer.start(db, SERVER_ENV);
+  try {
+    const writers = Array.from({ length: runs }, () => new RunWriter(store));
+    await inBatches(writers, 16, (writer) => writer.start());
+    await inBatches(writers, 8, (writer) => server.waitForRun(writer.runId, 120_000));
+    bar.update(1);
+    const after = writers[0]?.revision ?? -1;
+    const opened = await clients.open(
+      server,
+      writers.map((writer) => writer.runId),
+      after,
+      subscribers,
+      method,
+    );
+    if (opened.failed > 0)
+      throw new Error(
+        `${opened.failed} of ${subscribers} subscriptions failed: ${opened.errorSamples.join(" | ")}`,
+      );
+    let round = 0;
+    await inBatches(writers, 32, (writer) => writer.progress([stamp(round)]));
+    const synced = await clients.seen(round++);
+    if (synced.behind > 0) throw new Error(`${synced.behind} subscribers never received the sync event`);
+    env.log(`${subscribers} subscribers over ${runs} runs open in ${Math.round(opened.ms)} ms`);
+    bar.update(2);
+    const rounds = Math.max(1, Math.round((seconds * total) / runs));
+    const chains = new Map<RunWriter, Promise<void>>();
+    let inFlight = 0;
+    let appended = 0;
+    const started = performance.now();
+    const phase = await measure(
+      server,
+      clients,
+      async () => {
+        const first = round;
+        await steady(total, rounds * runs, async (i) => {
+          while (inFlight >= 128) await sleep(1);
+          const writer = writers[i % runs] as RunWriter;
+          const k = first + Math.floor(i / runs);
+          inFlight++;
+          const done = (chains.get(writer) ?? Promise.resolve())
+            .then(() => writer.progress([stamp(k)]))
+            .finally(() => {
+              inFlight--;
+              appended++;
+            });
+          chains.set(writer, done);
+        });
+        await Promise.all(chains.values());
+        round = first + rounds;
+        return round - 1;
+      },
+      subscribers * rounds,
+    );
+    const achieved = appended / ((performance.now() - started) / 1_000);
+    bar.update(3);
+    logPhase(
+      env,
+      `${subscribers} subscribers over ${runs} runs (${achieved.toFixed(0)} events/s appended)`,
+      phase,
+    );
+    warnIfIncomplete(env, `${subscribers} subscribers over ${runs} runs`, phase);
+    const detail = {
+      ...phaseDetail(phase, subscribers, total),
+      runs,
+      appendedPerSecond: Math.round(achieved),
+    };
+    return [
+      figure({
+        bench: NAME,
+        name: `delivery latency p99, ${subscribers.toLocaleString("en-US")} subscribers over ${runs.toLocaleString("en-US")} runs at ${total.toLocaleString("en-US")} events/s`,
+        value: phase.finished.latency.p99,
+        unit: "ms",
+        baseline: { name: "bare server p99 (one run)", value: bare.phase.finished.latency.p99 },
+        target: { op: "<=", value: 250 },
+        detail: { ...detail, percentile: "p99", p50: Math.round(phase.finished.latency.p50) },
+      }),
+    ];
+  } finally {
+    bar.stop();
+    await clients.close().catch(() => undefined);
+    await server.stop();
+  }
 }
 
 const bench: Bench = { name: NAME, run };

@@ -21,8 +21,13 @@ export class BenchServer {
     readonly token: string,
   ) {}
 
-  static async start(db: BenchDatabase, env: Record<string, string> = {}): Promise<BenchServer> {
-    const child = new BenchChild(path.join(DIR, "sse-server.ts"), {
+  /** `script`: the API server (default) or `bare-server.ts`, the baseline that writes one frame to all. */
+  static async start(
+    db: BenchDatabase | null,
+    env: Record<string, string> = {},
+    script = "sse-server.ts",
+  ): Promise<BenchServer> {
+    const child = new BenchChild(path.join(DIR, script), {
       // BENCH_SERVER_CPU_PROF=<dir>: a V8 CPU profile of each server, written when it stops.
       nodeFlags: [
         "--expose-gc",
@@ -30,7 +35,7 @@ export class BenchServer {
           ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_SERVER_CPU_PROF}`]
           : []),
       ],
-      env: { DATABASE_URL: db.url, BENCH_SERVER_ENV: JSON.stringify(env) },
+      env: { DATABASE_URL: db?.url ?? "", BENCH_SERVER_ENV: JSON.stringify(env) },
     });
     try {
       const ready = await child.request<ChildMessage & { port: number; token: string }>(
@@ -47,6 +52,11 @@ export class BenchServer {
 
   get headers(): Record<string, string> {
     return { authorization: `Bearer ${this.token}` };
+  }
+
+  /** The bare server only: one frame stamped `t`/`k` written to every stream. */
+  async broadcast(k: number): Promise<void> {
+    await this.child.request("broadcasted", { type: "broadcast", k, t: Date.now() });
   }
 
   memory(): Promise<ServerMemory> {
@@ -131,13 +141,25 @@ export class BenchClients {
     return new BenchClients(child);
   }
 
-  /** `count` subscriptions to the run's events after `after`; resolves once each got its 200. */
-  open(server: BenchServer, runId: string, after: number, count: number, method: "GET" | "POST" = "POST") {
-    const body = JSON.stringify({
-      query:
-        "subscription($runId: ID!, $after: Int) { runEvents(runId: $runId, after: $after) { revision data } }",
-      variables: { runId, after },
-    });
+  /**
+   * `count` subscriptions to the run's events after `after` (to several runs, round robin, when
+   * `runId` is a list); resolves once each got its 200.
+   */
+  open(
+    server: BenchServer,
+    runId: string | string[],
+    after: number,
+    count: number,
+    method: "GET" | "POST" = "POST",
+  ) {
+    const bodyOf = (id: string) =>
+      JSON.stringify({
+        query:
+          "subscription($runId: ID!, $after: Int) { runEvents(runId: $runId, after: $after) { revision data } }",
+        variables: { runId: id, after },
+      });
+    const body = bodyOf(Array.isArray(runId) ? (runId[0] ?? "") : runId);
+    const bodies = Array.isArray(runId) ? runId.map(bodyOf) : undefined;
     return this.child.request<
       ChildMessage & { ok: number; failed: number; errorSamples: string[]; ms: number }
     >(
@@ -148,11 +170,13 @@ export class BenchClients {
         url: server.url,
         headers: server.headers,
         body,
+        bodies,
         count,
         concurrency: 64,
         timeoutMs: 30_000,
       },
-      300_000,
+      // Subscribing costs a few queries each: on a loaded machine 5,000 took about a minute.
+      Math.max(300_000, count * 60),
     );
   }
 

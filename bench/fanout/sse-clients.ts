@@ -55,6 +55,8 @@ interface OpenSpec {
   url: string;
   headers: Record<string, string>;
   body: string;
+  /** When given, connection i sends bodies[i % bodies.length] instead of `body` (many streams). */
+  bodies?: string[];
   count: number;
   concurrency: number;
   timeoutMs: number;
@@ -72,14 +74,15 @@ function getParameters(body: string): string {
 }
 
 /** Resolves with null once the response is a 200 event stream, or with what went wrong. */
-function openOne(spec: OpenSpec): Promise<string | null> {
+function openOne(spec: OpenSpec, index: number): Promise<string | null> {
+  const body = spec.bodies?.[index % spec.bodies.length] ?? spec.body;
   return new Promise((resolve) => {
     const connection: Connection = { request: null as never, lastK: -1, rest: "", open: false, tail: "" };
     const timer = setTimeout(() => {
       request.destroy();
       resolve("timed out");
     }, spec.timeoutMs);
-    const url = spec.method === "GET" ? `${spec.url}?${getParameters(spec.body)}` : spec.url;
+    const url = spec.method === "GET" ? `${spec.url}?${getParameters(body)}` : spec.url;
     const request = http.request(url, {
       method: spec.method,
       // Keep-alive as browsers do; one socket per stream, since each one stays busy.
@@ -125,7 +128,7 @@ function openOne(spec: OpenSpec): Promise<string | null> {
       });
       resolve(null);
     });
-    request.end(spec.method === "POST" ? spec.body : undefined);
+    request.end(spec.method === "POST" ? body : undefined);
   });
 }
 
@@ -135,8 +138,8 @@ async function open(spec: OpenSpec) {
   let next = 0;
   const worker = async () => {
     while (next < spec.count) {
-      next++;
-      const error = await openOne(spec);
+      const index = next++;
+      const error = await openOne(spec, index);
       if (error) errors.push(error);
     }
   };

@@ -1,10 +1,17 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { sendNodeResponse } from "@whatwg-node/server";
 import type { AppContext } from "../app/app-context.js";
 import { bodyTooLarge } from "../auth/body-limit.js";
 import { ensureApiTokens } from "../auth/bootstrap.js";
 import { redactUrl } from "../config/redact.js";
+import { CONSOLE_PATH, createConsoleHandler } from "../console/console-route.js";
 import { newId } from "../shared/ids.js";
+import {
+  type FanoutServerContext,
+  listenersSince,
+  takeOverResponse,
+} from "../streaming/fanout/sse-fanout-plugin.js";
 import { ignoreBody } from "./get-only.js";
 import { DEFAULT_READINESS, type ReadinessOptions } from "./health.js";
 import { METRICS_PATH, serveMetrics, startMetricsServer } from "./metrics-access.js";
@@ -36,7 +43,7 @@ function requestIdOf(req: IncomingMessage): string {
   return typeof given === "string" && /^[\w.:-]{1,100}$/.test(given) ? given : newId();
 }
 
-/** Serves GraphQL at /graphql (GraphiQL in browsers), /healthz (process up) and /readyz. */
+/** Serves GraphQL at /graphql (GraphiQL in browsers), the console at /console, /healthz (process up) and /readyz. */
 export async function startHttpServer(
   ctx: AppContext,
   options: HttpServerOptions = {},
@@ -47,6 +54,7 @@ export async function startHttpServer(
   const graphql = createGraphQLHandler(ctx);
   const readyz = readinessEndpoint(ctx, options.readiness ?? DEFAULT_READINESS, logger);
   const metricsServer = await startMetricsServer(ctx.config, logger);
+  const serveConsole = createConsoleHandler();
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? "/").split("?")[0];
@@ -54,10 +62,15 @@ export async function startHttpServer(
     if (path === "/healthz" || path === "/readyz") ignoreBody(req, res);
     if (path === "/healthz") return sendJson(res, 200, { status: "ok" });
     if (path === METRICS_PATH && !metricsServer) return serveMetrics(req, res, ctx.config);
+    if (path === CONSOLE_PATH || path?.startsWith(`${CONSOLE_PATH}/`)) return serveConsole(req, res);
     if (path === "/readyz") return readyz(req, res);
     const refusal = bodyTooLarge(req, ctx.config.MAX_BODY_BYTES);
     if (refusal) return sendJson(res, refusal.status, refusal.body);
-    await graphql.handle(req, res);
+    // Yoga answers; a subscription the SSE fan-out took over is then served on `res` directly.
+    const serverContext: FanoutServerContext = { res, sseTakeover: true };
+    const yogaListeners = listenersSince(req, res);
+    const response = await graphql.handleNodeRequestAndResponse(req, res, { req, ...serverContext });
+    if (!takeOverResponse(res, response, yogaListeners)) await sendNodeResponse(response, res, req, true);
   }
 
   const server = createServer((req, res) => {

@@ -6,6 +6,8 @@ import "../runs/run.schema.js";
 import "../runs/runs-connection.schema.js";
 import "../runs/run-event.schema.js";
 import "../runs/run-mutations.schema.js";
+import "../runs/allowed-commands.schema.js";
+import "../auth/caller.schema.js";
 import "../pipelines/pipeline.schema.js";
 import "../projections/projection.schema.js";
 import "../streaming/subscriptions.schema.js";

@@ -6,7 +6,7 @@ import { SINGLE_CONNECTION_PATH } from "../streaming/single-connection-sse.js";
 import { authenticate } from "./authenticate.js";
 import { useAuthorization } from "./authorization.js";
 import { queryLimitPlugins } from "./query-limits.js";
-import { SubscriptionGuard, useSubscriptionGuard } from "./subscription-guard.js";
+import { subscriptionGuardFor, useSubscriptionGuard } from "./subscription-guard.js";
 import { TokenBuckets } from "./token-bucket.js";
 
 /**
@@ -43,12 +43,7 @@ export const graphiqlEnabled = (app: AppContext): boolean =>
 /** Authentication, roles and limits as Yoga plugins; they go before the streaming plugins. */
 export function authPlugins(app: AppContext): Plugin<GraphQLContext>[] {
   const { config } = app;
-  const guard = new SubscriptionGuard(
-    app.db.pool,
-    app.logger.child({ component: "auth" }),
-    config.MAX_SUBSCRIPTIONS_PER_TOKEN,
-    config.AUTH_RECHECK_MS,
-  );
+  const guard = subscriptionGuardFor(app);
   return [
     useSingleConnectionAuth(app) as Plugin<GraphQLContext>,
     ...(queryLimitPlugins({

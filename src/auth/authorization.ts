@@ -13,10 +13,10 @@ import { higherRole, type Role, roleAllows } from "./roles.js";
 import type { TokenBuckets } from "./token-bucket.js";
 
 /** Root fields that need more than their operation type's default role. */
-const FIELD_ROLES: Record<string, Role> = { rebuildProjections: "system" };
+const FIELD_ROLES: Record<string, Role> = { rebuildProjections: "system", projectionStatus: "admin" };
 
 /** Queries and subscriptions are for every role (viewer and up); commands for operators. */
-const DEFAULT_ROLES: Record<OperationTypeNode, Role> = {
+export const DEFAULT_ROLES: Record<OperationTypeNode, Role> = {
   query: "viewer",
   subscription: "viewer",
   mutation: "operator",

@@ -2,6 +2,7 @@ import type { ExecutionResult } from "graphql";
 import { isAsyncIterable, type Plugin } from "graphql-yoga";
 import type pg from "pg";
 import type { GraphQLContext } from "../api/context.js";
+import type { AppContext } from "../app/app-context.js";
 import type { Logger } from "../config/logger.js";
 import { tooManySubscriptions, unauthenticated } from "./auth-errors.js";
 import { invalidTokenIds } from "./token-store.js";
@@ -24,8 +25,11 @@ export class SubscriptionGuard {
     private readonly recheckMs: number,
   ) {}
 
-  /** Registers a stream of the token; null when the token already has the most allowed. */
-  private enter(tokenId: string, onRevoked: () => void): (() => void) | null {
+  /**
+   * Registers a stream of the token; null when the token already has the most allowed. Returns how
+   * to leave. Used by `guard` and by delivery paths that hold no iterator (the SSE fan-out).
+   */
+  hold(tokenId: string, onRevoked: () => void): (() => void) | null {
     let streams = this.open.get(tokenId);
     if ((streams?.size ?? 0) >= this.maxPerToken) return null;
     if (!streams) {
@@ -64,7 +68,7 @@ export class SubscriptionGuard {
     const revoked = new Promise<"revoked">((resolve) => {
       revoke = () => resolve("revoked");
     });
-    const leave = this.enter(tokenId, () => revoke());
+    const leave = this.hold(tokenId, () => revoke());
     if (!leave) {
       void inner.return?.();
       return { errors: [tooManySubscriptions(this.maxPerToken)] };
@@ -103,6 +107,23 @@ export class SubscriptionGuard {
     };
     return stream;
   }
+}
+
+const guards = new WeakMap<AppContext, SubscriptionGuard>();
+
+/** The process's one guard per application context (the API's plugins and the SSE fan-out share it). */
+export function subscriptionGuardFor(app: AppContext): SubscriptionGuard {
+  let guard = guards.get(app);
+  if (!guard) {
+    guard = new SubscriptionGuard(
+      app.db.pool,
+      app.logger.child({ component: "auth" }),
+      app.config.MAX_SUBSCRIPTIONS_PER_TOKEN,
+      app.config.AUTH_RECHECK_MS,
+    );
+    guards.set(app, guard);
+  }
+  return guard;
 }
 
 export const useSubscriptionGuard = (guard: SubscriptionGuard): Plugin<GraphQLContext> => ({

@@ -1,4 +1,5 @@
 import { type Client, createClient, type ExecutionResult } from "graphql-sse";
+import { type ErrorCode, isErrorCode, TERMINAL_ERROR_CODES } from "../shared/error-codes.js";
 
 /**
  * A subscription that survives drops: it remembers the cursor of the last event it received (every
@@ -32,11 +33,23 @@ export interface ResumingSubscriptionOptions<Data> {
   /** A failure the stream does not come back from (NOT_FOUND, BAD_USER_INPUT, ...); it is closed. */
   onError?(error: GraphQLErrorLike): void;
   /** Transient trouble (the store is down, the connection dropped): it resumes by itself. */
-  onNotice?(notice: { code: string; retryAfterMs: number | null }): void;
+  onNotice?(notice: { code: NoticeCode; retryAfterMs: number | null }): void;
+  /** Where the connection stands, for a status display: every change is reported. */
+  onStatus?(status: ConnectionStatus): void;
   retry?: { initialMs?: number; maxMs?: number };
   headers?: Record<string, string>;
   fetchFn?: typeof fetch;
 }
+
+/**
+ * connecting: a request is on its way; live: the server answered and streams; reconnecting: it
+ * dropped and the next attempt starts at `retryAt` (epoch ms); ended: it stopped for good.
+ */
+export type ConnectionStatus =
+  | { state: "connecting" }
+  | { state: "live" }
+  | { state: "reconnecting"; retryAt: number }
+  | { state: "ended"; reason: "disposed" | "error" };
 
 export interface GraphQLErrorLike {
   message: string;
@@ -53,14 +66,8 @@ export interface ResumingSubscription {
   readonly done: Promise<void>;
 }
 
-/** Codes after which subscribing again cannot help. */
-const TERMINAL = new Set([
-  "NOT_FOUND",
-  "BAD_USER_INPUT",
-  "FORBIDDEN",
-  "UNAUTHENTICATED",
-  "GRAPHQL_VALIDATION_FAILED",
-]);
+/** A server's code, or the client's own: the connection dropped, or the server sent no known code. */
+export type NoticeCode = ErrorCode | "CONNECTION_LOST" | "UNKNOWN";
 
 export function subscribeWithResume<Data = Record<string, unknown>>(
   options: ResumingSubscriptionOptions<Data>,
@@ -72,6 +79,7 @@ export function subscribeWithResume<Data = Record<string, unknown>>(
   let disposed = false;
   let current: AsyncIterableIterator<unknown> | null = null;
   let wake: (() => void) | null = null;
+  let endedBy: "disposed" | "error" = "disposed";
 
   const client: Client = createClient({
     url: options.url,
@@ -113,16 +121,18 @@ export function subscribeWithResume<Data = Record<string, unknown>>(
       let delay = 0;
       let receivedNothing = true;
       try {
-        const iterator = client.iterate<Data, { cursor?: string }>({
-          query: options.query,
-          variables: variablesNow(),
-        });
+        options.onStatus?.({ state: "connecting" });
+        const iterator = client.iterate<Data, { cursor?: string }>(
+          { query: options.query, variables: variablesNow() },
+          options.singleConnection ? undefined : { connected: () => options.onStatus?.({ state: "live" }) },
+        );
         current = iterator;
         for await (const result of iterator as AsyncIterable<ExecutionResult<Data, { cursor?: string }>>) {
           if (result.errors?.length) {
             const error = result.errors[0] as GraphQLErrorLike;
-            const code = error.extensions?.code ?? "UNKNOWN";
-            if (TERMINAL.has(code)) {
+            const code = isErrorCode(error.extensions?.code) ? error.extensions.code : "UNKNOWN";
+            if (code !== "UNKNOWN" && TERMINAL_ERROR_CODES.has(code)) {
+              endedBy = "error";
               options.onError?.(error);
               disposed = true;
               break;
@@ -134,6 +144,7 @@ export function subscribeWithResume<Data = Record<string, unknown>>(
             });
             continue;
           }
+          if (receivedNothing && options.singleConnection) options.onStatus?.({ state: "live" });
           failures = 0;
           receivedNothing = false;
           const next = result.extensions?.cursor;
@@ -151,8 +162,10 @@ export function subscribeWithResume<Data = Record<string, unknown>>(
       } finally {
         current = null;
       }
+      if (!disposed) options.onStatus?.({ state: "reconnecting", retryAt: Date.now() + delay });
       if (!disposed && delay > 0) await pause(delay);
     }
+    options.onStatus?.({ state: "ended", reason: endedBy });
     client.dispose();
   };
 

@@ -1,7 +1,10 @@
-import { GraphQLError } from "graphql";
+import type { GraphQLError } from "graphql";
 import { builder } from "../api/builder.js";
+import { publicError } from "../api/errors.js";
+import { forbidden } from "../auth/auth-errors.js";
 import { roleAllows } from "../auth/roles.js";
 import { InvalidInputError } from "../shared/errors.js";
+import type { ProjectionStatus } from "./projection-engine.js";
 import { type RebuildResult, rebuildProjections } from "./rebuild.js";
 import { type RunningRebuild, rebuildLock } from "./rebuild-lock.js";
 import { projectionsNamed, UnknownProjectionError } from "./registry.js";
@@ -19,13 +22,11 @@ const describe = (running: RunningRebuild) =>
 
 /** A second caller learns that the rebuild runs, and how far it got. */
 const alreadyRunning = (busy: RunningRebuild[]): GraphQLError =>
-  new GraphQLError(
+  publicError(
+    "CONFLICT",
     `A rebuild is already running: ${busy.map(describe).join("; ")}. Try again when it ends.`,
     {
-      extensions: {
-        code: "CONFLICT",
-        rebuilding: busy.map((running) => ({ ...running, startedAt: running.startedAt.toISOString() })),
-      },
+      rebuilding: busy.map((running) => ({ ...running, startedAt: running.startedAt.toISOString() })),
     },
   );
 
@@ -38,9 +39,7 @@ builder.mutationField("rebuildProjections", (t) =>
     resolve: async (_root, args, ctx) => {
       // The authorization plugin checks this before execution; kept here so no path skips it.
       if (!roleAllows(ctx.caller.role, "system")) {
-        throw new GraphQLError("rebuilding projections needs a system token", {
-          extensions: { code: "FORBIDDEN" },
-        });
+        throw forbidden("rebuilding projections needs a system token");
       }
       const names = args.names ?? null;
       let projections: string[];
@@ -63,6 +62,28 @@ builder.mutationField("rebuildProjections", (t) =>
       } finally {
         claim.release();
       }
+    },
+  }),
+);
+
+const ProjectionStatusRef = builder.objectRef<ProjectionStatus>("ProjectionStatus").implement({
+  fields: (t) => ({
+    name: t.exposeString("name"),
+    version: t.exposeInt("version"),
+    position: t.exposeString("position", { nullable: true, description: "global position applied last" }),
+    lag: t.exposeInt("lag", { description: "events stored after the checkpoint; 0 when caught up" }),
+  }),
+});
+
+builder.queryField("projectionStatus", (t) =>
+  t.field({
+    type: [ProjectionStatusRef],
+    description: "admin only: each read-model projection's checkpoint and lag behind the event store",
+    resolve: (_root, _args, ctx) => {
+      if (!ctx.caller.admin) {
+        throw forbidden("projection status is for admins");
+      }
+      return ctx.app.projections.status();
     },
   }),
 );

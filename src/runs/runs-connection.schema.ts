@@ -1,6 +1,8 @@
 import { queryFromInfo } from "@pothos/plugin-prisma";
+import { type GraphQLResolveInfo, Kind, type SelectionSetNode } from "graphql";
 import { builder } from "../api/builder.js";
 import type { Prisma, Run } from "../generated/prisma/client.js";
+import { runsProjection } from "../projections/runs/runs-projection.js";
 import { InvalidInputError } from "../shared/errors.js";
 import { RunRef, RunStatusEnum } from "./run.schema.js";
 import { decodeRunCursor, encodeRunCursor } from "./run-cursor.js";
@@ -34,13 +36,32 @@ const RunEdge = builder.objectRef<RunEdgeShape>("RunEdge").implement({
 });
 
 const RunConnection = builder
-  .objectRef<{ edges: RunEdgeShape[]; pageInfo: PageInfoShape }>("RunConnection")
+  .objectRef<{ edges: RunEdgeShape[]; pageInfo: PageInfoShape; eventsCursor: string | null }>("RunConnection")
   .implement({
     fields: (t) => ({
       edges: t.field({ type: [RunEdge], resolve: (connection) => connection.edges }),
       pageInfo: t.field({ type: PageInfo, resolve: (connection) => connection.pageInfo }),
+      eventsCursor: t.exposeString("eventsCursor", {
+        nullable: true,
+        description:
+          "`after` for the `events` subscription that keeps this page live: every event the page may not reflect comes after it (some it does may too)",
+      }),
     }),
   });
+
+/** Whether the field being resolved selects `name` directly (through fragments too). */
+function selectsField(info: GraphQLResolveInfo, name: string): boolean {
+  const seen = new Set<string>();
+  const walk = (set: SelectionSetNode | undefined): boolean =>
+    (set?.selections ?? []).some((selection) => {
+      if (selection.kind === Kind.FIELD) return selection.name.value === name;
+      if (selection.kind === Kind.INLINE_FRAGMENT) return walk(selection.selectionSet);
+      if (seen.has(selection.name.value)) return false;
+      seen.add(selection.name.value);
+      return walk(info.fragments[selection.name.value]?.selectionSet);
+    });
+  return info.fieldNodes.some((node) => walk(node.selectionSet));
+}
 
 builder.queryField("runs", (t) =>
   t.field({
@@ -72,6 +93,14 @@ builder.queryField("runs", (t) =>
             }
           : {}),
       };
+      // Read before the page: every event the page lacks is after the runs projection's checkpoint.
+      // Only when asked for, so a plain page stays one query for the runs and one for their steps.
+      const checkpoint = selectsField(info, "eventsCursor")
+        ? await ctx.app.prisma.projectionCheckpoint.findUnique({
+            where: { name: runsProjection.name },
+            select: { position: true },
+          })
+        : null;
       // The nodes' selection (steps included) is planned into this one query.
       const query = queryFromInfo({ context: ctx, info, path: ["edges", "node"] });
       const rows = await ctx.app.prisma.run.findMany({
@@ -85,6 +114,7 @@ builder.queryField("runs", (t) =>
       return {
         edges,
         pageInfo: { hasNextPage: rows.length > first, endCursor: edges.at(-1)?.cursor ?? null },
+        eventsCursor: checkpoint?.position || null,
       };
     },
   }),

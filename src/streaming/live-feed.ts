@@ -35,11 +35,19 @@ export interface FeedOptions {
 export class LiveFeed<Cursor> {
   private readonly listeners = new Set<FeedListener>();
   private readonly controller = new AbortController();
+  /** Aborts the current store subscription only (a restart), not the feed. */
+  private following: AbortController | null = null;
   private existsTimer: NodeJS.Timeout | null = null;
   private checking = false;
   private cursor: Cursor;
-  /** Where the feed started following, null until a subscriber started it. */
-  startedAt: { cursor: Cursor } | null = null;
+  /**
+   * Where the feed started following, null until a subscriber started it. `proven`: the cursor of an
+   * event read from the store (or the stream's start), so at or before the store's head. An unproven
+   * start (a subscriber whose cursor matched nothing stored, perhaps one far beyond the head) is
+   * replaced by the next earlier one (see `restart`), so that no subscriber's cursor decides where the
+   * feed starts for the others.
+   */
+  startedAt: { cursor: Cursor; proven: boolean } | null = null;
   ended: FeedEnd | null = null;
 
   constructor(
@@ -70,11 +78,30 @@ export class LiveFeed<Cursor> {
   }
 
   /** Follows the store from `cursor` on (no-op when already started). */
-  start(cursor: Cursor): void {
+  start(cursor: Cursor, proven: boolean): void {
     if (this.startedAt || this.controller.signal.aborted) return;
-    this.startedAt = { cursor };
+    this.follow(cursor, proven);
+  }
+
+  /**
+   * Follows again from an earlier cursor, when the feed's start is unproven: listeners already live
+   * drop what they have seen by cursor, so they receive nothing twice.
+   */
+  restart(cursor: Cursor, proven: boolean): void {
+    if (!this.startedAt || this.startedAt.proven || this.controller.signal.aborted) return;
+    if (!this.source.isAfter(this.startedAt.cursor, cursor)) return;
+    this.following?.abort();
+    this.follow(cursor, proven);
+  }
+
+  private follow(cursor: Cursor, proven: boolean): void {
+    this.startedAt = { cursor, proven };
     this.cursor = cursor;
-    void this.run(this.controller.signal);
+    const following = new AbortController();
+    this.following = following;
+    const stop = () => following.abort();
+    this.controller.signal.addEventListener("abort", stop, { once: true });
+    void this.run(following.signal).finally(() => this.controller.signal.removeEventListener("abort", stop));
   }
 
   private async run(signal: AbortSignal): Promise<void> {
@@ -83,6 +110,8 @@ export class LiveFeed<Cursor> {
       const since = Date.now();
       try {
         for await (const event of this.source.follow(this.cursor, signal)) {
+          // A restart aborted this subscription: the new one delivers from its own start.
+          if (signal.aborted) return;
           this.cursor = this.source.cursorOf(event);
           streamingMetrics.feedEventsRead.inc();
           for (const listener of this.listeners) listener.event(event);

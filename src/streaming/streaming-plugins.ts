@@ -1,6 +1,7 @@
 import type { Plugin } from "graphql-yoga";
 import type { AppContext } from "../app/app-context.js";
 import { authenticate } from "../auth/authenticate.js";
+import { useSseFanout } from "./fanout/sse-fanout-plugin.js";
 import { useSingleConnectionSse } from "./single-connection-sse.js";
 import { useSseResultProcessor } from "./sse-result-processor.js";
 import { useStreamCursors } from "./stream-cursors.js";
@@ -16,6 +17,8 @@ export function streamingPlugins(app: AppContext): Plugin[] {
   return [
     useStreamCursors(),
     useSseResultProcessor(keepAliveMs, app.config.STREAM_RETRY_INITIAL_MS),
+    // After the processor above: for the streams it takes over, its processor is the one used.
+    useSseFanout(app),
     useSingleConnectionSse({
       maxQueued: app.config.STREAM_MAX_BUFFERED_EVENTS,
       keepAliveMs,

@@ -1,4 +1,5 @@
 import type { AppContext } from "../app/app-context.js";
+import { FanoutHub } from "./fanout/fanout-hub.js";
 import { type FollowOptions, followStream, type StreamItem } from "./follow-stream.js";
 import { StreamHub } from "./live-feed.js";
 import { RunWorkspaces } from "./run-workspaces.js";
@@ -11,6 +12,8 @@ import type { StreamSource } from "./stream-source.js";
 export class StreamingService {
   readonly hub: StreamHub;
   readonly workspaces: RunWorkspaces;
+  /** The SSE fan-out (distinct-connections runEvents and events): one execution per event and group. */
+  readonly fanout: FanoutHub;
 
   constructor(private readonly app: AppContext) {
     const config = app.config;
@@ -21,6 +24,16 @@ export class StreamingService {
       logger: app.logger.child({ component: "streaming" }),
     });
     this.workspaces = new RunWorkspaces(app.store);
+    this.fanout = new FanoutHub(this.hub, this.workspaces, {
+      maxBufferedEvents: config.STREAM_MAX_BUFFERED_EVENTS,
+      maxBufferedBytes: config.STREAM_MAX_BUFFERED_BYTES,
+      maxBufferedBytesTotal: config.STREAM_MAX_BUFFERED_BYTES_TOTAL,
+      maxDurationMs: config.STREAM_MAX_DURATION_MS,
+      keepAliveMs: config.STREAM_KEEPALIVE_MS,
+      reconnectMs: config.STREAM_RETRY_INITIAL_MS,
+      retryInitialMs: config.STREAM_RETRY_INITIAL_MS,
+      retryMaxMs: config.STREAM_RETRY_MAX_MS,
+    });
   }
 
   follow<Cursor>(

@@ -7,6 +7,7 @@ import { assertRunVisible, loadRun } from "../runs/run-access.js";
 import { RunEventRef } from "../runs/run-event.schema.js";
 import { InvalidInputError } from "../shared/errors.js";
 import { closableStream } from "./closable-stream.js";
+import { type FanoutPlan, fanoutPlan, recordFanoutPlan } from "./fanout/fanout-plan.js";
 import type { StreamItem } from "./follow-stream.js";
 import { followRunUpdates, type RunTick } from "./run-updates.js";
 import { recordCursor } from "./stream-cursors.js";
@@ -17,6 +18,7 @@ import { untilTerminalEvent } from "./until-terminal.js";
 import { visibleEvents } from "./visible-events.js";
 
 type Context = GraphQLContext & Partial<Pick<YogaInitialContext, "request">>;
+type FanoutStream = Pick<FanoutPlan, "kind" | "source" | "after" | "cursorText" | "workspaceId">;
 
 /** `Last-Event-ID`, which EventSource resends on every reconnect with the last `id:` it received. */
 const lastEventId = (ctx: Context): string | null =>
@@ -69,17 +71,24 @@ builder.subscriptionField("runEvents", (t) =>
           "complete the stream after the first terminal event (RunCompleted, RunFailed or RunCancelled) after `after`; default false: stay open",
       }),
     },
-    subscribe: async (_root, args, ctx: Context) => {
+    subscribe: async (_root, args, ctx: Context, info) => {
       if (args.after != null && args.after < -1) {
         throw new InvalidInputError(`after must be a revision (0 or more), got ${args.after}`);
       }
-      // The later of `after` and Last-Event-ID wins; a malformed Last-Event-ID is ignored.
+      await assertRunVisible(ctx, args.runId);
+      // The later of `after` and Last-Event-ID wins; a malformed Last-Event-ID is ignored. Neither
+      // goes beyond the run's last event (a client may resend a cursor of a store since restored
+      // from a backup): clamped to it, the stream then carries on from the run's next event.
       const header = lastEventId(ctx);
       const resumed = header && /^\d{1,15}$/.test(header) ? Number(header) : -1;
-      const after = Math.max(args.after ?? -1, resumed);
-      await assertRunVisible(ctx, args.runId);
+      const head = (await ctx.app.store.streamRevision(runStreamName(args.runId))) ?? -1;
+      const after = Math.min(Math.max(args.after ?? -1, resumed), head);
       const source = runEventSource(ctx.app.store, args.runId, runExists(ctx, args.runId));
       const streaming = streamingFor(ctx.app);
+      const cursorText = (cursor: unknown) => String(cursor);
+      const stream = { kind: "runEvents", source, after, cursorText, workspaceId: null } as const;
+      recordFanoutPlan(ctx.request, fanoutPlan(ctx, info, stream as FanoutStream));
+      // Served by Yoga only when the SSE fan-out does not take the subscription over.
       return closableStream((signal) => {
         const items = streaming.follow(source, after, "runEvents", signal);
         return args.untilTerminal ? untilTerminalEvent(items) : items;
@@ -96,7 +105,7 @@ builder.subscriptionField("events", (t) =>
     description:
       "all runs' events after global position `after` (exclusive; null = from the start), then live; it never completes by itself, terminal events included",
     args: { after: t.arg.string() },
-    subscribe: async (_root, args, ctx: Context) => {
+    subscribe: async (_root, args, ctx: Context, info) => {
       // Both in the store's current form (a cursor from before an upgrade of the store is converted).
       const candidates: string[] = [];
       for (const position of [args.after ?? null, lastEventId(ctx)]) {
@@ -115,6 +124,9 @@ builder.subscriptionField("events", (t) =>
       const after = candidates.sort().at(-1) ?? null;
       const streaming = streamingFor(ctx.app);
       const source = allRunEventsSource(ctx.app.store);
+      const cursorText = (cursor: unknown) => String(cursor);
+      const stream = { kind: "events", source, after, cursorText, workspaceId: ctx.workspaceId } as const;
+      recordFanoutPlan(ctx.request, fanoutPlan(ctx, info, stream as FanoutStream));
       return closableStream(
         (signal) =>
           visibleEvents(

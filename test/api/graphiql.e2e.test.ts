@@ -1,7 +1,12 @@
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApp, type TestApp } from "../support/app.js";
-import { foreignRequests, type LaunchedBrowser, launchBrowser, recordRequests } from "../support/browser.js";
+import {
+  foreignRequests,
+  type LaunchedBrowser,
+  recordRequests,
+  tryLaunchBrowser,
+} from "../support/browser.js";
 import { gqlOk } from "../support/graphql-client.js";
 
 /**
@@ -14,7 +19,7 @@ let launched: LaunchedBrowser;
 let browser: Browser | undefined;
 
 beforeAll(async () => {
-  launched = await launchBrowser();
+  launched = await tryLaunchBrowser();
   if (!launched.ok) return;
   browser = launched.browser;
   app = await startTestApp();

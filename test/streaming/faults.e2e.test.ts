@@ -12,6 +12,7 @@ import { parseFrames, payloadOf, type SseStream, subscribePaused, subscribeSse }
 import { chattyPipeline, gqlAs, type StreamingApp, startStreamingApp } from "./support/streaming-app.js";
 
 const RUN_EVENTS = `subscription ($runId: ID!, $after: Int) { runEvents(runId: $runId, after: $after) { revision type } }`;
+const RUN_EVENTS_WITH_DATA = `subscription ($runId: ID!, $after: Int) { runEvents(runId: $runId, after: $after) { revision type data } }`;
 const ALL_EVENTS = `subscription ($after: String) { events(after: $after) { runId revision type } }`;
 const RUN_UPDATED = `subscription ($runId: ID!) { runUpdated(runId: $runId) { id status revision } }`;
 
@@ -204,7 +205,9 @@ describe("streams under faults", () => {
 
   it("a slow client past the buffer bound is closed, and resumes from its cursor", async () => {
     const runId = await startRun();
-    const paused = await subscribePaused(app, RUN_EVENTS, { runId, after: null });
+    // With the events' data: the bound is on bytes the server holds (the kernel's socket buffers
+    // absorb a few MB first), so the frames must be as large as the appended events.
+    const paused = await subscribePaused(app, RUN_EVENTS_WITH_DATA, { runId, after: null });
     // The client reads nothing while events are appended, until the kernel's socket buffers are full
     // and the server's bounded buffer overflows.
     const last = await appendUntilSlow(runId, "runEvents");

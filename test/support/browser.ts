@@ -1,16 +1,10 @@
 import { existsSync } from "node:fs";
 import { type Browser, chromium } from "playwright-core";
 
-/**
- * Headless Chromium for browser tests: Debian's `chromium` package (or CHROMIUM_PATH), driven by
- * playwright-core, which downloads no browser of its own. `.ci/run` installs the package when it is
- * missing; where no browser exists, `launchBrowser` says why instead of failing, so a test can skip
- * with that message (`it.skipIf(!browser.ok)` or `ctx.skip(reason)`).
- */
-const CANDIDATES = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"];
+/** Debian's chromium (apt-get install chromium); playwright's own browser downloads cannot work here. */
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
-/** Flags for a quiet, offline-friendly headless run as root in a container. */
-export const CHROMIUM_FLAGS = [
+const FLAGS = [
   "--headless",
   "--no-sandbox",
   "--disable-gpu",
@@ -21,24 +15,21 @@ export const CHROMIUM_FLAGS = [
   "--disable-sync",
 ];
 
-export function chromiumPath(): string | null {
-  const given = process.env.CHROMIUM_PATH;
-  if (given) return existsSync(given) ? given : null;
-  return CANDIDATES.find((candidate) => existsSync(candidate)) ?? null;
+/** Why browser tests cannot run on this machine, or null when they can. */
+export const browserSkipReason = (): string | null =>
+  existsSync(CHROMIUM_PATH) ? null : `no chromium at ${CHROMIUM_PATH} (apt-get install -y chromium)`;
+
+/** A headless Chromium driven by playwright-core. */
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: FLAGS });
 }
 
 export type LaunchedBrowser = { ok: true; browser: Browser } | { ok: false; reason: string };
 
-export async function launchBrowser(): Promise<LaunchedBrowser> {
-  const executablePath = chromiumPath();
-  if (!executablePath) {
-    return {
-      ok: false,
-      reason: `no Chromium found (looked for CHROMIUM_PATH, ${CANDIDATES.join(", ")}): install it with \`apt-get install -y chromium\` (.ci/run does)`,
-    };
-  }
-  const browser = await chromium.launch({ executablePath, args: CHROMIUM_FLAGS, headless: true });
-  return { ok: true, browser };
+/** The browser, or why there is none (for `ctx.skip(reason)`). */
+export async function tryLaunchBrowser(): Promise<LaunchedBrowser> {
+  const reason = browserSkipReason();
+  return reason ? { ok: false, reason } : { ok: true, browser: await launchBrowser() };
 }
 
 /** Every URL a page requests, to prove it reaches no other host. */

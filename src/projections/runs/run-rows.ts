@@ -189,3 +189,43 @@ export function runRecord({ run, revision, position }: ProjectedRun): RunRecord 
 
 /** Typed as Prisma's rows, so a column added to the read model without a value here does not compile. */
 export type RunRecord = RunRow & { steps: Step[] };
+
+/** The inverse of runRecord: the domain state a read-model record (with its steps) was written from. */
+export function runFromRecord(record: RunRecord): Run {
+  const iso = (value: Date | null): string | null => value?.toISOString() ?? null;
+  return {
+    exists: true,
+    id: record.id,
+    workspaceId: record.workspaceId,
+    pipeline: record.pipeline,
+    input: (record.input ?? null) as Json,
+    idempotencyKey: record.idempotencyKey,
+    status: record.status,
+    error: record.error,
+    createdAt: record.createdAt.toISOString(),
+    updatedAt: record.updatedAt.toISOString(),
+    completedAt: iso(record.completedAt),
+    workerId: record.workerId,
+    leaseExpiresAt: iso(record.leaseExpiresAt),
+    takeovers: record.takeovers,
+    steps: [...record.steps]
+      .sort((a, b) => a.index - b.index)
+      .map((step) => ({
+        id: step.id,
+        name: step.name,
+        index: step.index,
+        status: step.status,
+        attempt: step.attempt,
+        automaticRetries: step.automaticRetries,
+        progress: step.progress,
+        message: step.message,
+        output: (step.output ?? null) as Json,
+        outputTruncated: step.outputTruncated,
+        alternatives: Array.isArray(step.alternatives) ? (step.alternatives as Json[]) : null,
+        selectedIndex: step.selectedIndex,
+        error: step.error,
+        startedAt: iso(step.startedAt),
+        completedAt: iso(step.completedAt),
+      })),
+  };
+}

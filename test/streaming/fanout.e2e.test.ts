@@ -1,0 +1,166 @@
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runStreamName } from "../../src/runs/events.js";
+import { executeRunCommand } from "../../src/runs/execute.js";
+import { streamingFor } from "../../src/streaming/streaming-service.js";
+import { payloadOf, type SseFrame, type SseStream, subscribeSse } from "./support/sse.js";
+import { chattyPipeline, gqlAs, type StreamingApp, startStreamingApp } from "./support/streaming-app.js";
+
+const RUN_EVENTS = `subscription ($runId: ID!, $after: Int) { runEvents(runId: $runId, after: $after) { revision type } }`;
+const RUN_EVENTS_WITH_DATA = `subscription ($runId: ID!, $after: Int) { runEvents(runId: $runId, after: $after) { revision type data } }`;
+const ALL_EVENTS = `subscription ($after: String) { events(after: $after) { runId revision type data } }`;
+
+let app: StreamingApp;
+
+/** A run whose step is running, so that StepProgressed events can be appended straight to it. */
+async function runningRun(): Promise<string> {
+  const data = await gqlAs<{ startRun: { id: string } }>(
+    app,
+    'mutation { startRun(pipeline: "steps", input: {}) { id } }',
+  );
+  const runId = data.startRun.id;
+  const now = () => new Date().toISOString();
+  const workerId = "fanout-test";
+  await executeRunCommand(app.ctx.store, {
+    type: "ClaimRun",
+    runId,
+    now: now(),
+    workerId,
+    leaseMs: 600_000,
+    currentLeaseExpired: false,
+    maxTakeovers: 3,
+  });
+  await executeRunCommand(app.ctx.store, { type: "StartStep", runId, now: now(), workerId, stepId: "work" });
+  return runId;
+}
+
+async function progress(runId: string, count: number, bytes = 10): Promise<void> {
+  await app.ctx.store.appendToStream(
+    runStreamName(runId),
+    Array.from({ length: count }, () => ({
+      id: randomUUID(),
+      type: "StepProgressed",
+      data: {
+        stepId: "work",
+        attempt: 1,
+        progress: null,
+        message: "x".repeat(bytes),
+        at: new Date().toISOString(),
+      },
+      occurredAt: new Date(),
+    })),
+  );
+}
+
+/** The next `count` messages of a stream (comments skipped). */
+async function messages(stream: SseStream, count: number): Promise<Extract<SseFrame, { kind: "message" }>[]> {
+  const taken: Extract<SseFrame, { kind: "message" }>[] = [];
+  // next() by hand: leaving a for-await would end the generator, and the stream with it.
+  while (taken.length < count) {
+    const step = await stream.frames.next();
+    if (step.done) break;
+    if (step.value.kind === "message" && step.value.event === "next") taken.push(step.value);
+  }
+  return taken;
+}
+
+/** Process CPU (user + system) used over `ms`, as a share of one core. */
+async function cpuShareOver(ms: number): Promise<number> {
+  const before = process.cpuUsage();
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  const used = process.cpuUsage(before);
+  return (used.user + used.system) / 1_000 / ms;
+}
+
+beforeAll(async () => {
+  app = await startStreamingApp({
+    pipelines: [chattyPipeline("steps", 1, 0)],
+    env: { STREAM_KEEPALIVE_MS: "5000" },
+  });
+});
+
+afterAll(async () => {
+  await app?.close();
+});
+
+describe("SSE fan-out", () => {
+  it("executes each event once per distinct subscription: its subscribers get the same bytes, each with its id", async () => {
+    const runId = await runningRun();
+    const fanout = streamingFor(app.ctx).fanout;
+    const groupsBefore = fanout.groupCount;
+    // Same document and run, different cursors (the cursor is not part of a subscription's identity),
+    // POST and GET alike; and one with another selection.
+    const same = [
+      await subscribeSse(app, RUN_EVENTS, { runId, after: null }),
+      await subscribeSse(app, RUN_EVENTS, { runId, after: 1 }),
+      await subscribeSse(app, RUN_EVENTS, { runId, after: null }, { method: "GET" }),
+    ];
+    const other = await subscribeSse(app, RUN_EVENTS_WITH_DATA, { runId, after: 1 });
+    // Everything stored up to now (revisions 0..2), then live.
+    const caughtUp = await Promise.all([messages(same[0] as SseStream, 3), messages(other, 1)]);
+    expect(caughtUp[0].map((frame) => frame.id)).toEqual(["0", "1", "2"]);
+    await progress(runId, 3);
+    const [a, b, c] = await Promise.all([
+      messages(same[0] as SseStream, 3),
+      messages(same[1] as SseStream, 4),
+      messages(same[2] as SseStream, 6),
+    ]);
+    const live = (frames: Extract<SseFrame, { kind: "message" }>[]) => frames.slice(-3);
+    expect(live(b)).toEqual(a);
+    expect(live(c)).toEqual(a);
+    expect(a.map((frame) => frame.id)).toEqual(["3", "4", "5"]);
+    expect(payloadOf<{ runEvents: { revision: number } }>(a[0] as SseFrame)?.extensions?.cursor).toBe("3");
+    const otherLive = await messages(other, 3);
+    expect(otherLive.map((frame) => frame.id)).toEqual(["3", "4", "5"]);
+    expect(otherLive[0]?.data).not.toEqual(a[0]?.data);
+    expect(fanout.groupCount - groupsBefore).toBe(2);
+    for (const stream of [...same, other]) stream.close();
+    // The last subscriber of a group gone: the group (and its feed) is let go.
+    for (let i = 0; i < 100 && fanout.groupCount > groupsBefore; i++)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(fanout.groupCount).toBe(groupsBefore);
+  });
+
+  it("a far-future cursor is clamped or waits, leaves the CPU idle and does not move anyone's feed", async () => {
+    const runId = await runningRun();
+    // The far cursor first: it is the one that would start the shared feed of all runs' events.
+    const farEvents = await subscribeSse(app, ALL_EVENTS, { after: "7fffffffffffffff-7fffffffffffffff" });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const normal = await subscribeSse(app, ALL_EVENTS, { after: null });
+    const farRun = await subscribeSse(
+      app,
+      RUN_EVENTS,
+      { runId, after: null },
+      {
+        headers: { "last-event-id": "999999999999999" },
+      },
+    );
+    // Let every catch-up finish, then measure a quiet stretch: nothing may spin on store reads.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    // The app's own CPU, and its reads of the store (whose CPU is PostgreSQL's, in another process).
+    const store = app.ctx.store;
+    const readAll = store.readAll.bind(store);
+    let reads = 0;
+    store.readAll = (options) => {
+      reads++;
+      return readAll(options);
+    };
+    const share = await cpuShareOver(3_000).finally(() => {
+      store.readAll = readAll;
+    });
+    expect(reads, `${reads} reads of all runs' events in 3 s`).toBeLessThan(30);
+    expect(share).toBeLessThan(0.15);
+    // New events still reach the others: the far cursor did not decide where the shared feed starts.
+    await progress(runId, 1);
+    const clamped = await messages(farRun, 1);
+    expect(clamped[0]?.id).toBe("3");
+    const seen: string[] = [];
+    for await (const frame of normal.frames) {
+      const event = payloadOf<{ events: { runId: string; revision: number } }>(frame)?.data?.events;
+      if (event?.runId === runId) seen.push(String(event.revision));
+      if (seen.includes("3")) break;
+    }
+    expect(seen).toEqual(["0", "1", "2", "3"]);
+    for (const stream of [normal, farEvents, farRun]) stream.close();
+  });
+});
