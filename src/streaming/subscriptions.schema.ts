@@ -87,7 +87,8 @@ builder.subscriptionField("runEvents", (t) =>
       const streaming = streamingFor(ctx.app);
       const cursorText = (cursor: unknown) => String(cursor);
       const stream = { kind: "runEvents", source, after, cursorText, workspaceId: null } as const;
-      recordFanoutPlan(ctx.request, fanoutPlan(ctx, info, stream as FanoutStream));
+      // The SSE fan-out does not know untilTerminal: such a stream is served by Yoga (below).
+      if (!args.untilTerminal) recordFanoutPlan(ctx.request, fanoutPlan(ctx, info, stream as FanoutStream));
       // Served by Yoga only when the SSE fan-out does not take the subscription over.
       return closableStream((signal) => {
         const items = streaming.follow(source, after, "runEvents", signal);
