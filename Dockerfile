@@ -7,13 +7,12 @@ ENV NODE_ENV=production
 # npm 11: the project's `allowScripts` decides which dependency install scripts run (see package.json).
 RUN npm install -g npm@11 && npm cache clean --force
 
-# Dependencies first, so that source changes reuse this layer. `npm install` (not `npm ci`: the lock
-# file, made on a registry mirror without Biome's other-platform binaries, lacks their entries) keeps
-# the locked versions and runs the `prepare` script,
-# which is `prisma generate`: it needs the schema and prisma.config.ts (and no database).
+# Dependencies first, so that source changes reuse this layer. `npm ci` installs exactly the lock
+# file and runs the `prepare` script, which is `prisma generate`: it needs the schema and
+# prisma.config.ts (and no database).
 COPY package.json package-lock.json prisma.config.ts ./
 COPY prisma ./prisma
-RUN npm install --omit=dev && npm cache clean --force
+RUN npm ci --omit=dev && npm cache clean --force
 
 COPY tsconfig.json ./
 COPY src ./src

@@ -109,6 +109,18 @@ async function writeCharts(results: BenchResults, dir: string): Promise<Chart[]>
       caption: "retryStep latency (p50, p99) versus request rate, beside the trivial-query baseline",
     });
   }
+  // Charts a bench wrote itself (the soak's time series), named in its figures' `detail.chart`.
+  for (const file of new Set(
+    results.figures.map((f) => f.detail?.chart).filter((c) => typeof c === "string"),
+  )) {
+    const bench = results.figures.find((f) => f.detail?.chart === file)?.bench ?? "";
+    charts.push({
+      file: String(file),
+      caption: `${bench}: ${String(file)
+        .replace(/\.svg$/, "")
+        .replace(/-/g, " ")} over time`,
+    });
+  }
   return charts;
 }
 

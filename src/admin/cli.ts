@@ -9,7 +9,12 @@ import { createLogger } from "../config/logger.js";
 import { UnknownProjectionError } from "../projections/registry.js";
 import { InvalidInputError } from "../shared/errors.js";
 import { listProjectionsCommand, rebuildProjectionsCommand } from "./projections-commands.js";
-import { createTokenCommand, listTokensCommand, revokeTokenCommand } from "./tokens-commands.js";
+import {
+  createTokenCommand,
+  ensureTokenCommand,
+  listTokensCommand,
+  revokeTokenCommand,
+} from "./tokens-commands.js";
 
 function config() {
   try {
@@ -76,6 +81,24 @@ tokens
         role: options.role,
         name: options.name,
       }),
+    ),
+  );
+
+tokens
+  .command("ensure")
+  .description("make sure a token with the secret in --secret-file exists (idempotent: the first-token step)")
+  .requiredOption("--secret-file <path>", "file holding the secret (a Docker secret: /run/secrets/<name>)")
+  .option("--workspace <workspace>", "the one workspace the token sees and changes", "default")
+  .option("--role <role>", "viewer, operator or admin", "admin")
+  .option("--name <name>", "what the token is for", "first admin (tokens ensure)")
+  .action((options: { secretFile: string; workspace: string; role: string; name: string }) =>
+    main((logger) =>
+      ensureTokenCommand(
+        config(),
+        logger,
+        { workspaceId: options.workspace, role: options.role, name: options.name },
+        options.secretFile,
+      ),
     ),
   );
 

@@ -1,4 +1,11 @@
-import { createApiToken, listApiTokens, type NewApiToken, revokeApiToken } from "../auth/token-store.js";
+import { readFile } from "node:fs/promises";
+import {
+  createApiToken,
+  ensureApiToken,
+  listApiTokens,
+  type NewApiToken,
+  revokeApiToken,
+} from "../auth/token-store.js";
 import type { Config } from "../config/config.js";
 import type { Logger } from "../config/logger.js";
 import { openDatabase } from "../db/database.js";
@@ -21,6 +28,33 @@ export async function createTokenCommand(config: Config, logger: Logger, input: 
   console.log(`created token ${token.id} (${token.role}, workspace "${token.workspaceId}", "${token.name}")`);
   console.log("secret (shown only now; send it as `Authorization: Bearer <secret>`):");
   console.log(secret);
+}
+
+/**
+ * The first-token step of a deployment (docker-compose.yml's `init` service): a token with the secret
+ * read from `secretFile` exists afterwards. Idempotent, so it can run before every start. The secret
+ * comes from a file (a Docker secret), never from the command line, where `ps` would show it.
+ */
+export async function ensureTokenCommand(
+  config: Config,
+  logger: Logger,
+  input: NewApiToken,
+  secretFile: string,
+): Promise<void> {
+  const secret = (await readFile(secretFile, "utf8").catch(() => "")).trim();
+  if (secret === "") {
+    console.error(
+      `no token secret in ${secretFile}: set ADMIN_TOKEN (for docker compose) to the secret the first admin ` +
+        "token should have, for example `export ADMIN_TOKEN=rst_$(openssl rand -hex 32)`",
+    );
+    process.exit(2);
+  }
+  const { token, created } = await withPrisma(config, logger, (prisma) =>
+    ensureApiToken(prisma, input, secret),
+  );
+  console.log(
+    `${created ? "created" : "kept existing"} token ${token.id} (${token.role}, workspace "${token.workspaceId}", "${token.name}")`,
+  );
 }
 
 export async function listTokensCommand(config: Config, logger: Logger, options: { json?: boolean }) {

@@ -1,12 +1,21 @@
-import { GraphQLError } from "graphql";
+import { GraphQLError, type GraphQLErrorExtensions } from "graphql";
 import type { MaskError } from "graphql-yoga";
 import type { Logger } from "../config/logger.js";
 import { isDatabaseUnavailable } from "../db/unavailable.js";
+import type { ErrorCode } from "../shared/error-codes.js";
 import { DomainError } from "../shared/errors.js";
 import { newId } from "../shared/ids.js";
 import { currentRequestScope } from "./request-scope.js";
 
 export const UNEXPECTED_ERROR_MESSAGE = "Unexpected error.";
+
+/**
+ * An expected failure raised as a plain GraphQL error: it passes the masking below unchanged, with
+ * one of the public codes. `http` in `extensions` sets the status where the error ends the request
+ * before execution (Yoga strips it from the response body).
+ */
+export const publicError = (code: ErrorCode, message: string, extensions: GraphQLErrorExtensions = {}) =>
+  new GraphQLError(message, { extensions: { code, ...extensions } });
 
 function domainErrorOf(error: unknown): DomainError | null {
   if (error instanceof DomainError) return error;
@@ -27,13 +36,10 @@ const isPlainGraphQLError = (error: unknown): error is GraphQLError =>
  */
 /** The database cannot be reached: the client should retry, the request changed nothing it will not redo. */
 export const unavailable = (retryAfterMs: number, correlationId: string): GraphQLError =>
-  new GraphQLError("The service cannot reach its database right now; retry shortly.", {
-    extensions: {
-      code: "UNAVAILABLE",
-      retryAfterMs,
-      correlationId,
-      http: { status: 503, headers: { "retry-after": String(Math.ceil(retryAfterMs / 1_000)) } },
-    },
+  publicError("UNAVAILABLE", "The service cannot reach its database right now; retry shortly.", {
+    retryAfterMs,
+    correlationId,
+    http: { status: 503, headers: { "retry-after": String(Math.ceil(retryAfterMs / 1_000)) } },
   });
 
 export function createMaskError(logger: Logger, retryAfterMs = 2_000): MaskError {
@@ -65,7 +71,7 @@ export function createMaskError(logger: Logger, retryAfterMs = 2_000): MaskError
     );
     return new GraphQLError(message, {
       ...location,
-      extensions: { code: "INTERNAL_SERVER_ERROR", correlationId },
+      extensions: { code: "INTERNAL_SERVER_ERROR" satisfies ErrorCode, correlationId },
     });
   };
 }

@@ -1,12 +1,13 @@
-import { GraphQLError, Kind, visit } from "graphql";
+import { Kind, visit } from "graphql";
 import type { Plugin } from "graphql-yoga";
+import { publicError } from "./errors.js";
 
 /** Deepest JSON (objects and lists) an argument or variable may have; pipelines' inputs need a few levels. */
 export const MAX_INPUT_DEPTH = 64;
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
-const badInput = (message: string) => new GraphQLError(message, { extensions: { code: "BAD_USER_INPUT" } });
+const badInput = (message: string) => publicError("BAD_USER_INPUT", message);
 
 /**
  * Text PostgreSQL can store: no NUL character (text and jsonb refuse it) and no lone UTF-16 surrogate

@@ -2,7 +2,7 @@ import {
   type DocumentNode,
   type FieldNode,
   type FragmentDefinitionNode,
-  GraphQLError,
+  type GraphQLError,
   type GraphQLFieldResolver,
   type GraphQLSchema,
   getOperationAST,
@@ -15,6 +15,7 @@ import { RUN_EVENTS_DEFAULT_PAGE } from "../runs/run-event.schema.js";
 import { RUNS_DEFAULT_PAGE } from "../runs/runs-connection.schema.js";
 import { jsonByteLength } from "../shared/json.js";
 import type { GraphQLContext } from "./context.js";
+import { publicError } from "./errors.js";
 
 /**
  * Cost of the fields that return large JSON (`input`, `output`, `alternatives`, `data`: up to
@@ -48,19 +49,13 @@ export interface ResponseBudgetOptions {
 }
 
 const overBudget = (message: string, limit: Record<string, number>) =>
-  new GraphQLError(message, { extensions: { code: "BAD_USER_INPUT", limit } });
+  publicError("BAD_USER_INPUT", message, { limit });
 
 const busy = (limit: number) =>
-  new GraphQLError(
+  publicError(
+    "RATE_LIMITED",
     `This token already runs ${limit} queries with large fields (input, output, alternatives, data), the most allowed at once; retry when one ends.`,
-    {
-      extensions: {
-        code: "RATE_LIMITED",
-        retryAfterMs: 1_000,
-        limit,
-        http: { status: 429, headers: { "retry-after": "1" } },
-      },
-    },
+    { retryAfterMs: 1_000, limit, http: { status: 429, headers: { "retry-after": "1" } } },
   );
 
 /** How many large JSON values the operation can return at most, before anything runs. */

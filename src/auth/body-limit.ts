@@ -1,4 +1,5 @@
 import type { IncomingMessage } from "node:http";
+import type { ErrorCode } from "../shared/error-codes.js";
 
 /**
  * Refuses a request body over `maxBytes` before anything reads it, from its Content-Length. A body
@@ -8,10 +9,10 @@ import type { IncomingMessage } from "node:http";
 export function bodyTooLarge(
   req: IncomingMessage,
   maxBytes: number,
-): { status: number; body: { errors: { message: string; extensions: { code: string } }[] } } | null {
+): { status: number; body: { errors: { message: string; extensions: { code: ErrorCode } }[] } } | null {
   const refuse = (status: number, message: string) => ({
     status,
-    body: { errors: [{ message, extensions: { code: "BAD_USER_INPUT" } }] },
+    body: { errors: [{ message, extensions: { code: "BAD_USER_INPUT" as const } }] },
   });
   const length = req.headers["content-length"];
   if (length !== undefined) {

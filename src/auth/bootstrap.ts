@@ -22,7 +22,9 @@ export async function ensureApiTokens(app: AppContext): Promise<string | null> {
     if (app.config.NODE_ENV === "production") {
       throw new NoApiTokensError(
         "NODE_ENV=production and no API token exists: create one first with " +
-          "`npm run admin -- tokens create --workspace <workspace> --role admin --name <name>`.",
+          "`npm run admin -- tokens create --workspace <workspace> --role admin --name <name>`, " +
+          "or with a secret of your choice: `npm run admin -- tokens ensure --secret-file <file>` " +
+          "(docker compose: set ADMIN_TOKEN).",
       );
     }
     return createApiToken(tx, {

@@ -41,10 +41,17 @@ export interface NewApiToken {
   name: string;
 }
 
-/** Creates a token; the secret is returned here and nowhere else, ever. */
+/** A secret the operator chose (the first admin token of a deployment): long, and safe in a header. */
+const CHOSEN_SECRET_PATTERN = /^[\x21-\x7e]{32,512}$/;
+
+/**
+ * Creates a token; the secret is returned here and nowhere else, ever. It is a new random one unless
+ * the operator brings their own (`ensureApiToken`).
+ */
 export async function createApiToken(
   prisma: Pick<PrismaClient, "apiToken">,
   input: NewApiToken,
+  chosenSecret?: string,
 ): Promise<{ token: ApiTokenInfo; secret: string }> {
   if (!WORKSPACE_PATTERN.test(input.workspaceId)) {
     throw new InvalidInputError("workspace must be 1 to 100 letters, digits, '_', '.' or '-'");
@@ -52,7 +59,12 @@ export async function createApiToken(
   if (!isRole(input.role)) throw new InvalidInputError(`role must be one of ${ROLES.join(", ")}`);
   const name = input.name.trim();
   if (name.length === 0 || name.length > 200) throw new InvalidInputError("name must be 1 to 200 characters");
-  const secret = newTokenSecret();
+  if (chosenSecret !== undefined && !CHOSEN_SECRET_PATTERN.test(chosenSecret)) {
+    throw new InvalidInputError(
+      "a chosen token secret must be 32 to 512 printable ASCII characters, no spaces",
+    );
+  }
+  const secret = chosenSecret ?? newTokenSecret();
   const row = await prisma.apiToken.create({
     data: {
       id: newId(),
@@ -63,6 +75,33 @@ export async function createApiToken(
     },
   });
   return { token: infoOf(row), secret };
+}
+
+/**
+ * Makes sure a token with this operator-chosen secret exists (the first-token step of a deployment,
+ * run before every start): creates it the first time, does nothing when it exists, and refuses when
+ * it was revoked (a revoked secret must not come back to life by a restart).
+ */
+export async function ensureApiToken(
+  prisma: Pick<PrismaClient, "apiToken">,
+  input: NewApiToken,
+  secret: string,
+): Promise<{ token: ApiTokenInfo; created: boolean }> {
+  const existing = async () => {
+    const row = await prisma.apiToken.findUnique({ where: { secretHash: hashSecret(secret) } });
+    if (row?.revokedAt) throw new InvalidInputError(`the token with this secret (${row.id}) was revoked`);
+    return row ? { token: infoOf(row), created: false } : null;
+  };
+  const found = await existing();
+  if (found) return found;
+  try {
+    return { token: (await createApiToken(prisma, input, secret)).token, created: true };
+  } catch (error) {
+    // Two first-token steps at once: the unique secret hash lets one create it; the other finds it.
+    const raced = await existing();
+    if (raced) return raced;
+    throw error;
+  }
 }
 
 export async function listApiTokens(prisma: PrismaClient): Promise<ApiTokenInfo[]> {

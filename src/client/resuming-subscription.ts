@@ -1,4 +1,5 @@
 import { type Client, createClient, type ExecutionResult } from "graphql-sse";
+import { type ErrorCode, isErrorCode, TERMINAL_ERROR_CODES } from "../shared/error-codes.js";
 
 /**
  * A subscription that survives drops: it remembers the cursor of the last event it received (every
@@ -32,7 +33,7 @@ export interface ResumingSubscriptionOptions<Data> {
   /** A failure the stream does not come back from (NOT_FOUND, BAD_USER_INPUT, ...); it is closed. */
   onError?(error: GraphQLErrorLike): void;
   /** Transient trouble (the store is down, the connection dropped): it resumes by itself. */
-  onNotice?(notice: { code: string; retryAfterMs: number | null }): void;
+  onNotice?(notice: { code: NoticeCode; retryAfterMs: number | null }): void;
   /** Where the connection stands, for a status display: every change is reported. */
   onStatus?(status: ConnectionStatus): void;
   retry?: { initialMs?: number; maxMs?: number };
@@ -65,14 +66,8 @@ export interface ResumingSubscription {
   readonly done: Promise<void>;
 }
 
-/** Codes after which subscribing again cannot help. */
-const TERMINAL = new Set([
-  "NOT_FOUND",
-  "BAD_USER_INPUT",
-  "FORBIDDEN",
-  "UNAUTHENTICATED",
-  "GRAPHQL_VALIDATION_FAILED",
-]);
+/** A server's code, or the client's own: the connection dropped, or the server sent no known code. */
+export type NoticeCode = ErrorCode | "CONNECTION_LOST" | "UNKNOWN";
 
 export function subscribeWithResume<Data = Record<string, unknown>>(
   options: ResumingSubscriptionOptions<Data>,
@@ -135,8 +130,8 @@ export function subscribeWithResume<Data = Record<string, unknown>>(
         for await (const result of iterator as AsyncIterable<ExecutionResult<Data, { cursor?: string }>>) {
           if (result.errors?.length) {
             const error = result.errors[0] as GraphQLErrorLike;
-            const code = error.extensions?.code ?? "UNKNOWN";
-            if (TERMINAL.has(code)) {
+            const code = isErrorCode(error.extensions?.code) ? error.extensions.code : "UNKNOWN";
+            if (code !== "UNKNOWN" && TERMINAL_ERROR_CODES.has(code)) {
               endedBy = "error";
               options.onError?.(error);
               disposed = true;

@@ -1,5 +1,7 @@
-import { GraphQLError } from "graphql";
+import type { GraphQLError } from "graphql";
 import { builder } from "../api/builder.js";
+import { publicError } from "../api/errors.js";
+import { forbidden } from "../auth/auth-errors.js";
 import { roleAllows } from "../auth/roles.js";
 import { InvalidInputError } from "../shared/errors.js";
 import type { ProjectionStatus } from "./projection-engine.js";
@@ -20,13 +22,11 @@ const describe = (running: RunningRebuild) =>
 
 /** A second caller learns that the rebuild runs, and how far it got. */
 const alreadyRunning = (busy: RunningRebuild[]): GraphQLError =>
-  new GraphQLError(
+  publicError(
+    "CONFLICT",
     `A rebuild is already running: ${busy.map(describe).join("; ")}. Try again when it ends.`,
     {
-      extensions: {
-        code: "CONFLICT",
-        rebuilding: busy.map((running) => ({ ...running, startedAt: running.startedAt.toISOString() })),
-      },
+      rebuilding: busy.map((running) => ({ ...running, startedAt: running.startedAt.toISOString() })),
     },
   );
 
@@ -39,9 +39,7 @@ builder.mutationField("rebuildProjections", (t) =>
     resolve: async (_root, args, ctx) => {
       // The authorization plugin checks this before execution; kept here so no path skips it.
       if (!roleAllows(ctx.caller.role, "system")) {
-        throw new GraphQLError("rebuilding projections needs a system token", {
-          extensions: { code: "FORBIDDEN" },
-        });
+        throw forbidden("rebuilding projections needs a system token");
       }
       const names = args.names ?? null;
       let projections: string[];
@@ -83,7 +81,7 @@ builder.queryField("projectionStatus", (t) =>
     description: "admin only: each read-model projection's checkpoint and lag behind the event store",
     resolve: (_root, _args, ctx) => {
       if (!ctx.caller.admin) {
-        throw new GraphQLError("projection status is for admins", { extensions: { code: "FORBIDDEN" } });
+        throw forbidden("projection status is for admins");
       }
       return ctx.app.projections.status();
     },

@@ -2,7 +2,12 @@
  * Expected failures of commands (runs, tokens, projections). Each maps to one `extensions.code` of the public contract at the
  * API edge; anything else is a bug and gets masked there.
  */
-export type DomainErrorCode = "BAD_USER_INPUT" | "NOT_FOUND" | "CONFLICT" | "INVALID_STATE";
+import type { ErrorCode } from "../shared/error-codes.js";
+
+export type DomainErrorCode = Extract<
+  ErrorCode,
+  "BAD_USER_INPUT" | "NOT_FOUND" | "CONFLICT" | "INVALID_STATE"
+>;
 
 export abstract class DomainError extends Error {
   abstract readonly code: DomainErrorCode;

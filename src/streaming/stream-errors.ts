@@ -1,4 +1,5 @@
-import { GraphQLError } from "graphql";
+import type { GraphQLError } from "graphql";
+import { publicError } from "../api/errors.js";
 import type { StreamItem } from "./follow-stream.js";
 
 /**
@@ -11,20 +12,18 @@ import type { StreamItem } from "./follow-stream.js";
  */
 export function streamItemError(item: Exclude<StreamItem, { kind: "event" }>): GraphQLError {
   if (item.kind === "unavailable") {
-    return new GraphQLError("The event store is unavailable; the stream resumes by itself.", {
-      extensions: { code: "UNAVAILABLE", retryAfterMs: item.retryAfterMs },
+    return publicError("UNAVAILABLE", "The event store is unavailable; the stream resumes by itself.", {
+      retryAfterMs: item.retryAfterMs,
     });
   }
   switch (item.reason) {
     case "slow-consumer":
-      return new GraphQLError(`Slow consumer: ${item.message}.`, {
-        extensions: { code: "SLOW_CONSUMER", retryAfterMs: 0 },
-      });
+      return publicError("SLOW_CONSUMER", `Slow consumer: ${item.message}.`, { retryAfterMs: 0 });
     case "gone":
-      return new GraphQLError("The run no longer exists.", { extensions: { code: "NOT_FOUND" } });
+      return publicError("NOT_FOUND", "The run no longer exists.");
     default:
-      return new GraphQLError("The stream failed; resume from the last cursor.", {
-        extensions: { code: "INTERNAL_SERVER_ERROR", retryAfterMs: 1_000 },
+      return publicError("INTERNAL_SERVER_ERROR", "The stream failed; resume from the last cursor.", {
+        retryAfterMs: 1_000,
       });
   }
 }

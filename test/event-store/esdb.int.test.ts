@@ -1,23 +1,26 @@
 import { test } from "vitest";
 import { EsdbEventStore } from "../../src/event-store/esdb/esdb-event-store.js";
+import { kurrentDbTarget, targetLabel, useKurrentDb } from "../support/kurrentdb.js";
 import { describeEventStoreContract } from "./contract.js";
 
 /**
- * The shared contract on EventStoreDB/KurrentDB, when EVENTSTORE_URL names a server (for example the
- * one in docker-compose.yml: esdb://localhost:2113?tls=false). The contract uses unique stream names
- * per test, so a shared, long-lived server works; nothing is deleted afterwards.
+ * The shared contract on KurrentDB/EventStoreDB: against EVENTSTORE_URL when set (for example the
+ * compose node: esdb://localhost:2113?tls=false), else in a container when Docker is reachable (see
+ * test/support/kurrentdb.ts). The contract uses unique stream names per test, so a shared, long-lived
+ * server works; nothing is deleted afterwards.
  */
-const url = process.env.EVENTSTORE_URL;
+const target = await kurrentDbTarget();
 
-if (url) {
+if (target.kind === "none") {
+  test("KurrentDB contract suite", (context) => context.skip(target.reason));
+} else {
+  const url = useKurrentDb(target);
   describeEventStoreContract(
-    `EventStoreDB (${new URL(url.replace(/^[a-z+]+:/, "http:")).host})`,
+    `KurrentDB (${targetLabel(target)})`,
     async () => {
-      const store = EsdbEventStore.connect(url);
+      const store = EsdbEventStore.connect(url());
       return { store, cleanup: () => store.close() };
     },
     { globallyUniqueEventIds: false },
   );
-} else {
-  test("EventStoreDB contract suite", (context) => context.skip("EVENTSTORE_URL is not set"));
 }

@@ -4,7 +4,7 @@ import { readFile } from "node:fs/promises";
 import pg from "pg";
 import { afterAll, beforeAll, describe, test } from "vitest";
 import { createPrismaClient, type PrismaClient } from "../../src/db/prisma.js";
-import type { NewEvent } from "../../src/event-store/event-store.js";
+import { InvalidPositionError, type NewEvent } from "../../src/event-store/event-store.js";
 import { PostgresEventStore } from "../../src/event-store/postgres/postgres-event-store.js";
 import { SEQUENCER_HOLD_LIMIT_MS } from "../../src/event-store/postgres/schema.js";
 import { normalizeCheckpoint, readCheckpoint } from "../../src/projections/checkpoints.js";
@@ -132,6 +132,11 @@ describe("the sequencer", () => {
   afterAll(async () => {
     await store?.close();
     await db?.drop();
+  });
+
+  test("a position in the legacy form is refused by a store that never had legacy rows", async () => {
+    await assert.rejects(store.normalizePosition("7fffffffffffffff-7fffffffffffffff"), InvalidPositionError);
+    await assert.rejects(store.readAll({ after: "0000000000000001-0000000000000001" }), InvalidPositionError);
   });
 
   test("a writer paused mid-append: nothing skipped, the stall bounded and visible", async () => {

@@ -16,6 +16,8 @@ declare module "vitest" {
     pgAdminUrl: string;
     /** The machine's PostgreSQL, or "" when none answered. */
     pgServerUrl: string;
+    /** EVENTSTORE_URL as the run was started with it, or "" (see test/support/kurrentdb.ts). */
+    eventStoreUrl: string;
   }
 }
 
@@ -46,6 +48,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   );
   project.provide("pgAdminUrl", embedded.adminUrl);
   project.provide("pgServerUrl", server.url);
+  // Only the KurrentDB suites use it; processes the other tests spawn must stay on PostgreSQL.
+  project.provide("eventStoreUrl", process.env.EVENTSTORE_URL ?? "");
+  delete process.env.EVENTSTORE_URL;
   return async () => {
     await embedded.stop();
     await rm(dataDir, { recursive: true, force: true }).catch(() => undefined);

@@ -6,6 +6,7 @@ import {
   DuplicateEventIdError,
   type EventStore,
   EventStoreUnavailableError,
+  InvalidPositionError,
   type NewEvent,
   type ReadAllOptions,
   type ReadStreamOptions,
@@ -204,18 +205,23 @@ export class PostgresEventStore implements EventStore {
   /**
    * A cursor handed out before the sequencer, (transaction id, seq): readers then saw the log in that
    * order, and the conversion numbered the old rows in that order, so the cursor stands for the
-   * position of the last old row at or before it (0 when none).
+   * position of the last old row at or before it (0 when none). A store with no rows from before the
+   * sequencer never handed such a cursor out: it is refused.
    */
   private async legacyCursor(legacy: LegacyPosition): Promise<bigint> {
     const { rows } = await guarded(() =>
-      this.pool.query<{ position: string }>(
-        `SELECT e.position FROM rs_events e
-         WHERE e.transaction_id IS NOT NULL AND (e.transaction_id, e.seq) <= ($1::text::xid8, $2::bigint)
-         ORDER BY e.transaction_id DESC, e.seq DESC LIMIT 1`,
+      this.pool.query<{ position: string | null; has_legacy: boolean }>(
+        `SELECT (SELECT e.position FROM rs_events e
+                  WHERE e.transaction_id IS NOT NULL AND (e.transaction_id, e.seq) <= ($1::text::xid8, $2::bigint)
+                  ORDER BY e.transaction_id DESC, e.seq DESC LIMIT 1) AS position,
+                EXISTS (SELECT FROM rs_events e WHERE e.transaction_id IS NOT NULL) AS has_legacy`,
         [legacy.transactionId.toString(), legacy.seq.toString()],
       ),
     );
-    return BigInt(rows[0]?.position ?? START_POSITION);
+    const row = rows[0];
+    if (!row?.has_legacy)
+      throw new InvalidPositionError("not a position of this store (no events from before the sequencer)");
+    return BigInt(row.position ?? START_POSITION);
   }
 
   async countEvents(streamPrefix: string): Promise<number> {
