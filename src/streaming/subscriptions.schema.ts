@@ -55,6 +55,48 @@ function eventOrError(item: StreamItem, ctx: Context, cursorOf: (event: StoredEv
   throw streamItemError(item);
 }
 
+/**
+ * Where `events` starts: the later of `after` and Last-Event-ID, both in the store's current form (a
+ * cursor from before an upgrade of the store is converted), neither beyond the log's head.
+ * - `after` beyond the head, or not a position at all, is refused: the client asked for it, and a
+ *   cursor this log never handed out says nothing about what the client has seen.
+ * - Last-Event-ID beyond the head is clamped to it, not refused nor ignored: EventSource resends it
+ *   by itself on every reconnect and its page cannot change it, so a refusal would fail every
+ *   reconnect; ignoring it would replay the whole log. A client that holds it was most likely
+ *   served by this store before it was restored from an older backup, and has seen everything up
+ *   to the head; it goes on with the next new event. A malformed one is ignored.
+ * The shared feeds of the fan-out start from their own position, whatever a subscriber's cursor.
+ */
+async function eventsCursor(ctx: Context, requested: string | null): Promise<string | null> {
+  const refuse = (why: string) =>
+    new InvalidInputError(
+      `\`after\` ${why}: subscribe from the start (no \`after\`), or resume each run from its revision with \`runEvents(runId, after)\``,
+    );
+  const normalized = async (position: string | null): Promise<string | null> => {
+    if (!position) return null;
+    try {
+      return await ctx.app.store.normalizePosition(position);
+    } catch (error) {
+      if (!(error instanceof InvalidPositionError)) throw error;
+      if (position === requested) throw refuse("is not a position of `events`");
+      return null;
+    }
+  };
+  const after = await normalized(requested);
+  const resumed = await normalized(lastEventId(ctx));
+  if (after === null && resumed === null) return null;
+  const head = await ctx.app.store.headPosition();
+  // An empty log has handed out no position yet, so any cursor is beyond its head.
+  if (after !== null && (head === null || after > head)) throw refuse("is beyond the last event of the log");
+  const clamped = resumed !== null && (head === null || resumed > head) ? head : resumed;
+  return (
+    [after, clamped]
+      .filter((position) => position !== null)
+      .sort()
+      .at(-1) ?? null
+  );
+}
+
 builder.subscriptionType({});
 
 builder.subscriptionField("runEvents", (t) =>
@@ -107,22 +149,7 @@ builder.subscriptionField("events", (t) =>
       "all runs' events after global position `after` (exclusive; null = from the start), then live; it never completes by itself, terminal events included",
     args: { after: t.arg.string() },
     subscribe: async (_root, args, ctx: Context, info) => {
-      // Both in the store's current form (a cursor from before an upgrade of the store is converted).
-      const candidates: string[] = [];
-      for (const position of [args.after ?? null, lastEventId(ctx)]) {
-        if (!position) continue;
-        try {
-          candidates.push(await ctx.app.store.normalizePosition(position));
-        } catch (error) {
-          if (!(error instanceof InvalidPositionError)) throw error;
-          if (position === args.after) {
-            throw new InvalidInputError(
-              "`after` is not a position of `events`: subscribe from the start (no `after`), or resume each run from its revision with `runEvents(runId, after)`",
-            );
-          }
-        }
-      }
-      const after = candidates.sort().at(-1) ?? null;
+      const after = await eventsCursor(ctx, args.after ?? null);
       const streaming = streamingFor(ctx.app);
       const source = allRunEventsSource(ctx.app.store);
       const cursorText = (cursor: unknown) => String(cursor);
