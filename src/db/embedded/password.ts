@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { readFile, rename, writeFile } from "node:fs/promises";
+import { link, readFile, unlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import pg from "pg";
 import type { Logger } from "../../config/logger.js";
@@ -19,11 +19,20 @@ export async function ensurePassword(dataDir: string): Promise<string> {
   const existing = await readFile(file, "utf8").catch(() => null);
   if (existing?.trim()) return existing.trim();
   const password = randomBytes(24).toString("base64url");
-  // Written whole or not at all, so a crash cannot leave half a password.
+  // Written whole or not at all, so a crash cannot leave half a password; and published with link(),
+  // which fails when the file exists, so of two processes starting at once only one password wins
+  // (a rename would let the later one replace the password the first one is initialising with).
   const temporary = `${file}.${process.pid}`;
   await writeFile(temporary, `${password}\n`, { mode: 0o600 });
-  await rename(temporary, file);
-  return password;
+  try {
+    await link(temporary, file);
+    return password;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    return (await readFile(file, "utf8")).trim();
+  } finally {
+    await unlink(temporary).catch(() => undefined);
+  }
 }
 
 export const urlFor = (port: number, password: string, database: string): string =>
