@@ -18,7 +18,7 @@ COPY tsconfig.json ./
 COPY src ./src
 # The web console (/console): its browser bundle is built from src/console/web with esbuild.
 RUN npm run build:console
-# `npm start|serve|worker` run the bundle in .build/ (scripts/build.mjs), built here once.
+# `npm start|serve|worker` run the compiled code in .build/ (scripts/build.mjs), built here once.
 COPY scripts/build.mjs ./scripts/
 RUN npm run build
 

@@ -2,18 +2,11 @@ import { createHash, randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import pg from "pg";
 import type { Logger } from "../config/logger.js";
+import { PACKAGE_ROOT } from "../shared/package-root.js";
 
-/** prisma/migrations of the package this file belongs to, from src/db/ or from the .build/ bundle. */
-function findMigrationsDir(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, "package.json")) && path.dirname(dir) !== dir) dir = path.dirname(dir);
-  return path.join(dir, "prisma", "migrations");
-}
-
-export const MIGRATIONS_DIR = findMigrationsDir();
+export const MIGRATIONS_DIR = path.join(PACKAGE_ROOT, "prisma", "migrations");
 
 // Prisma's own bookkeeping table, so that `prisma migrate status` agrees with what ran here.
 const BOOKKEEPING = `

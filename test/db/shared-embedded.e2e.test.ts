@@ -34,9 +34,9 @@ const env = (extra: Record<string, string> = {}) => ({
   ...extra,
 });
 
-function start(cwd: string, args: string[] = [], extra: Record<string, string> = {}) {
+async function start(cwd: string, args: string[] = [], extra: Record<string, string> = {}) {
   const port = String(nextPort++);
-  const proc = spawnRunstream("src/main.ts", args, { cwd, env: env({ PORT: port, ...extra }) });
+  const proc = await spawnRunstream("src/main.ts", args, { cwd, env: env({ PORT: port, ...extra }) });
   return { proc, url: `http://127.0.0.1:${port}/graphql` };
 }
 
@@ -44,7 +44,7 @@ async function admin(
   cwd: string,
   args: string[],
 ): Promise<{ code: number | null; out: string; err: string }> {
-  const proc = spawnRunstream("src/admin/cli.ts", args, { cwd, env: env() });
+  const proc = await spawnRunstream("src/admin/cli.ts", args, { cwd, env: env() });
   const { code } = await proc.exited;
   return { code, out: proc.stdout(), err: proc.stderr() };
 }
@@ -90,7 +90,7 @@ afterAll(async () => {
 describe("one embedded PostgreSQL per data directory, shared by every process", { timeout: 180_000 }, () => {
   it("the admin CLI and a worker beside `npm start` attach to its server and leave it running", async () => {
     const { cwd, data, pgdata } = await newWorkDir();
-    const api = start(cwd);
+    const api = await start(cwd);
     await api.proc.waitForLog("runstream started");
     expect(api.proc.stdout()).toMatch(/API token \(admin, workspace "default"\), shown only once/);
     const token = (await readFile(path.join(data, "admin-token"), "utf8")).trim();
@@ -114,7 +114,7 @@ describe("one embedded PostgreSQL per data directory, shared by every process", 
     ]);
     expect(created.code, created.err).toBe(0);
 
-    const worker = start(cwd, ["--worker-only"]);
+    const worker = await start(cwd, ["--worker-only"]);
     await worker.proc.waitForLog("worker started");
     expect((await readRecord(data)).users.map((user) => user.pid).sort()).toEqual(
       [api.proc.pid, worker.proc.pid].sort(),
@@ -127,6 +127,20 @@ describe("one embedded PostgreSQL per data directory, shared by every process", 
     expect(answer).toEqual({ data: { pipelines: [{ name: "autofix" }, { name: "refactor" }] } });
     expect(api.proc.stdout()).not.toMatch(/orphan/);
 
+    // The compiled code runs the pipelines' steps in threads that load their modules by URL, and
+    // serves the console from the package's dist/: both broke once in .build/ while tests ran src/.
+    const started = (await graphql(api.url, token, START_RUN)) as { data: { startRun: { id: string } } };
+    const runId = started.data.startRun.id;
+    await waitFor("the run to await a selection", async () => {
+      const status = (await graphql(api.url, token, runStatus(runId))) as {
+        data: { run: { status: string } };
+      };
+      return status.data.run.status === "AWAITING_INPUT" ? true : undefined;
+    });
+    const consolePage = await fetch(api.url.replace("/graphql", "/console/"));
+    expect(consolePage.status).toBe(200);
+    expect(await consolePage.text()).toMatch(/<script type="module" src="/);
+
     // The last process leaving stops the server and removes the record.
     expect(await api.proc.kill("SIGINT")).toEqual({ code: 0, signal: null });
     await stopped(postmaster);
@@ -135,17 +149,17 @@ describe("one embedded PostgreSQL per data directory, shared by every process", 
 
   it("an owner killed with -9 leaves the server to its attached worker; the next start takes over", async () => {
     const { cwd, data, pgdata } = await newWorkDir();
-    const owner = start(cwd, ["--no-worker"]);
+    const owner = await start(cwd, ["--no-worker"]);
     await owner.proc.waitForLog("runstream started");
     const token = (await readFile(path.join(data, "admin-token"), "utf8")).trim();
-    const worker = start(cwd, ["--worker-only"]);
+    const worker = await start(cwd, ["--worker-only"]);
     await worker.proc.waitForLog("worker started");
     const postmaster = await cluster.postmasterPid(pgdata);
 
     await owner.proc.kill("SIGKILL");
     expect(postmaster !== null && isAlive(postmaster)).toBe(true);
 
-    const next = start(cwd, ["--no-worker"]);
+    const next = await start(cwd, ["--no-worker"]);
     await next.proc.waitForLog("runstream started");
     expect(next.proc.logs.some((line) => line.msg === "taking over the embedded PostgreSQL")).toBe(true);
     expect(await cluster.postmasterPid(pgdata)).toBe(postmaster);
@@ -168,8 +182,7 @@ describe("one embedded PostgreSQL per data directory, shared by every process", 
 
   it("two first starts racing initialise once and share one server", async () => {
     const { cwd, data, pgdata } = await newWorkDir();
-    const a = start(cwd);
-    const b = start(cwd);
+    const [a, b] = await Promise.all([start(cwd), start(cwd)]);
     await Promise.all([a.proc.waitForLog("runstream started"), b.proc.waitForLog("runstream started")]);
     const initialised = [a, b].filter(({ proc }) =>
       proc.logs.some((line) => line.msg === "initialising embedded PostgreSQL"),
@@ -187,7 +200,7 @@ describe("one embedded PostgreSQL per data directory, shared by every process", 
 
   it("a data directory from before: the fixed password is replaced and an orphan with a dead owner is stopped", async () => {
     const { cwd, data, pgdata } = await newWorkDir();
-    const first = start(cwd, ["--no-worker"]);
+    const first = await start(cwd, ["--no-worker"]);
     await first.proc.waitForLog("runstream started");
     const previous = await cluster.postmasterPid(pgdata);
     await first.proc.kill("SIGINT");
@@ -206,7 +219,7 @@ describe("one embedded PostgreSQL per data directory, shared by every process", 
     await rm(path.join(data, "pg-password"));
     const orphan = await cluster.postmasterPid(pgdata);
 
-    const next = start(cwd, ["--no-worker"]);
+    const next = await start(cwd, ["--no-worker"]);
     await next.proc.waitForLog("runstream started");
     expect(next.proc.logs.map((line) => line.msg)).toContain(
       "stopping an embedded PostgreSQL whose owner is gone (no record of it)",

@@ -3,12 +3,25 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 
 /**
- * runstream started as a user starts it (`node --import tsx src/main.ts` or the admin CLI), from any
- * working directory, with its JSON log lines parsed. Nothing is inherited from the test's own
- * database settings: without DATABASE_URL in `env`, the process takes the embedded default path.
+ * runstream started as a user starts it: what `npm start` / `npm run admin` run, the code compiled
+ * into .build/ by scripts/build.mjs (so a test sees what only the compiled layout breaks: module URLs
+ * of step threads and pipelines, paths found from a module's own file), from any working directory,
+ * with its JSON log lines parsed. Nothing is inherited from the test's own database settings: without
+ * DATABASE_URL in `env`, the process takes the embedded default path.
  */
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const TSX = import.meta.resolve("tsx");
+
+let built: Promise<void> | undefined;
+/** Runs scripts/build.mjs once per test process, as the npm scripts do before they start. */
+function buildOnce(): Promise<void> {
+  built ??= new Promise<void>((resolve, reject) => {
+    const build = spawn(process.execPath, [`${ROOT}/scripts/build.mjs`], { cwd: ROOT, stdio: "inherit" });
+    build.on("exit", (code) =>
+      code === 0 ? resolve() : reject(new Error(`scripts/build.mjs exited ${code}`)),
+    );
+  });
+  return built;
+}
 
 export interface RunstreamProcess {
   child: ChildProcess;
@@ -29,12 +42,18 @@ export interface SpawnOptions {
   env?: Record<string, string>;
 }
 
-/** `script` is relative to the repository: "src/main.ts" or "src/admin/cli.ts". */
-export function spawnRunstream(script: string, args: string[], options: SpawnOptions): RunstreamProcess {
+/** `script` is the source, relative to the repository: "src/main.ts" or "src/admin/cli.ts". */
+export async function spawnRunstream(
+  script: string,
+  args: string[],
+  options: SpawnOptions,
+): Promise<RunstreamProcess> {
+  await buildOnce();
+  const compiled = script.replace(/^src\//, ".build/").replace(/\.ts$/, ".js");
   const env: Record<string, string | undefined> = { ...process.env, LOG_LEVEL: "info", ...options.env };
   if (!options.env?.DATABASE_URL) delete env.DATABASE_URL;
   if (!options.env?.DATA_DIR) delete env.DATA_DIR;
-  const child = spawn(process.execPath, ["--import", TSX, `${ROOT}/${script}`, ...args], {
+  const child = spawn(process.execPath, ["--enable-source-maps", `${ROOT}/${compiled}`, ...args], {
     cwd: options.cwd,
     env,
     stdio: ["ignore", "pipe", "pipe"],
