@@ -14,6 +14,8 @@ import { chattyPipeline, gqlAs, type StreamingApp, startStreamingApp } from "./s
 const CAP = 3;
 const RUN_EVENTS =
   "subscription ($runId: ID!, $after: Int) { runEvents(runId: $runId, after: $after) { revision type data } }";
+// Not taken over by the fan-out: served by Yoga's own SSE path (sse-result-processor.ts).
+const RUN_UPDATED = "subscription ($runId: ID!) { runUpdated(runId: $runId) { id status } }";
 const ALL_EVENTS = "subscription ($after: String) { events(after: $after) { runId revision type data } }";
 
 let app: StreamingApp;
@@ -65,14 +67,16 @@ async function progress(id: string, count: number): Promise<void> {
 }
 
 type Way = "POST" | "GET";
-type Target = { kind: "runEvents" | "events"; live: boolean };
+type Target = { kind: "runEvents" | "events" | "runUpdated"; live: boolean };
 
 function requestText(way: Way, target: Target): string {
-  const query = target.kind === "runEvents" ? RUN_EVENTS : ALL_EVENTS;
+  const query = { runEvents: RUN_EVENTS, events: ALL_EVENTS, runUpdated: RUN_UPDATED }[target.kind];
   const variables =
-    target.kind === "runEvents"
-      ? { runId, after: target.live ? lastRevision : null }
-      : { after: target.live ? null : "0" };
+    target.kind === "runUpdated"
+      ? { runId }
+      : target.kind === "runEvents"
+        ? { runId, after: target.live ? lastRevision : null }
+        : { after: target.live ? null : "0" };
   const port = new URL(app.baseUrl).port;
   const head = (method: string, path: string, extra: string) =>
     `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAccept: text/event-stream\r\n` +
@@ -183,6 +187,8 @@ const targets: { name: string; way: Way; kind: Target["kind"] }[] = [
   { name: "POST events", way: "POST", kind: "events" },
   { name: "GET runEvents", way: "GET", kind: "runEvents" },
   { name: "GET events", way: "GET", kind: "events" },
+  { name: "POST runUpdated (Yoga path)", way: "POST", kind: "runUpdated" },
+  { name: "GET runUpdated (Yoga path)", way: "GET", kind: "runUpdated" },
 ];
 
 describe.each(targets)("a destroyed client gives its slot back at once: $name", ({ way, kind }) => {
