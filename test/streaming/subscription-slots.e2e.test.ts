@@ -243,3 +243,44 @@ describe.each(targets)("a destroyed client gives its slot back at once: $name", 
     await expectAllSlotsFree(`${way} ${kind} refused`);
   });
 });
+
+describe("a stream the server ends (maximum duration, SLOW_CONSUMER) gives its slot back", () => {
+  let first: StreamingApp;
+  beforeAll(async () => {
+    first = app;
+    app = await startStreamingApp({
+      pipelines: [chattyPipeline("steps", 1, 0)],
+      env: {
+        MAX_SUBSCRIPTIONS_PER_TOKEN: String(CAP),
+        STREAM_MAX_DURATION_MS: "400",
+        STREAM_MAX_BUFFERED_BYTES: "20000",
+      },
+    });
+    runId = await runningRun();
+    lastRevision = (await app.ctx.store.streamRevision(runStreamName(runId))) ?? 0;
+  }, 60_000);
+  afterAll(async () => {
+    await app?.close();
+    app = first;
+  });
+
+  it.each(["POST", "GET"] as const)("%s runEvents ended by the server, then destroyed", async (way) => {
+    for (let round = 0; round < 3; round++) {
+      // Live and paused: the events appended meanwhile overflow their 20 KB (SLOW_CONSUMER), or they
+      // reach their maximum duration first.
+      const streams = Array.from({ length: CAP }, () => open(way, { kind: "runEvents", live: true }));
+      for (const stream of streams) stream.send();
+      await Promise.all(streams.map((stream) => stream.until((text) => text.includes("retry:"))));
+      for (const stream of streams.slice(1)) stream.socket.pause();
+      await progress(runId, 100);
+      lastRevision = (await app.ctx.store.streamRevision(runStreamName(runId))) ?? 0;
+      await streams[0]?.until((text) => text.includes("event: complete"), 3_000);
+      expect(streams[0]?.got.text).toContain("event: complete");
+      await sleep(500);
+      for (const stream of streams) stream.socket.destroy();
+    }
+    const metrics = await (await fetch(`${app.baseUrl}/metrics`)).text();
+    expect(metrics).toMatch(/runstream_stream_errors_total\{[^}]*reason="slow_consumer"[^}]*\} [1-9]/);
+    await expectAllSlotsFree(`${way} runEvents ended by the server`);
+  });
+});
