@@ -18,6 +18,9 @@ COPY tsconfig.json ./
 COPY src ./src
 # The web console (/console): its browser bundle is built from src/console/web with esbuild.
 RUN npm run build:console
+# `npm start|serve|worker` run the compiled code in .build/ (scripts/build.mjs), built here once.
+COPY scripts/build.mjs ./scripts/
+RUN npm run build
 
 # The embedded PostgreSQL is not used here (DATABASE_URL is set), but DATA_DIR stays writable.
 RUN mkdir -p /app/data && chown -R node:node /app/data

@@ -38,21 +38,35 @@ async function shutdown(signal: string): Promise<void> {
   logger.info({ signal }, "shutting down");
   const forced = setTimeout(() => process.exit(1), 20_000);
   forced.unref();
+  const began = performance.now();
+  const step = (what: string) => logger.debug({ ms: Math.round(performance.now() - began) }, what);
   await server?.close().catch((error) => logger.error({ err: error }, "closing the HTTP server failed"));
+  step("HTTP server closed");
   await worker?.stop().catch((error) => logger.error({ err: error }, "stopping the worker failed"));
+  step("worker stopped");
   await ctx?.close().catch((error) => logger.error({ err: error }, "closing the database failed"));
+  step("database closed");
   process.exit(0);
 }
 process.on("SIGINT", () => void shutdown("SIGINT"));
 process.on("SIGTERM", () => void shutdown("SIGTERM"));
 
+// Milliseconds since the process began, for the start-up log lines (where start-up time goes).
+const sinceStart = () => Math.round(performance.now());
+logger.debug({ ms: sinceStart() }, "modules loaded");
+
 try {
   ctx = await openAppContext(config, logger);
+  logger.debug({ ms: sinceStart() }, "database and event store open");
   ctx.projections.start();
   if (!options.workerOnly) server = await startHttpServer(ctx);
   if (options.workerOnly || (options.worker && config.RUN_WORKER)) worker = await startWorker(ctx);
   logger.info(
-    { api: server ? `http://localhost:${server.port}/graphql` : null, worker: worker?.id ?? null },
+    {
+      api: server ? `http://localhost:${server.port}/graphql` : null,
+      worker: worker?.id ?? null,
+      startupMs: sinceStart(),
+    },
     "runstream started",
   );
 } catch (error) {

@@ -12,8 +12,16 @@ export interface ReadinessOptions {
 
 export const DEFAULT_READINESS: ReadinessOptions = { maxProjectionLag: 100, checkTimeoutMs: 2_000 };
 
+/** Why the process is not ready, in words that name no host, port, driver or error text. */
+export type NotReadyCause =
+  | "database unreachable"
+  | "pending migrations"
+  | "projections behind"
+  | "appends stalled";
+
 export interface Readiness {
   ready: boolean;
+  cause?: NotReadyCause;
   checks: Record<string, { ok: boolean; detail?: unknown }>;
 }
 
@@ -33,17 +41,29 @@ async function check(ms: number, run: () => Promise<{ ok: boolean; detail?: unkn
   }
 }
 
-/** Ready = the database answers, every migration is applied and the read models are nearly caught up. */
+/**
+ * Ready = the database answers, every migration is applied and the read models are nearly caught up.
+ * The cause names the first failing check in that order: a database that cannot be reached also fails
+ * the other two, and is the one to report.
+ */
 export async function checkReadiness(
   ctx: AppContext,
   options: ReadinessOptions = DEFAULT_READINESS,
 ): Promise<Readiness> {
   const ms = options.checkTimeoutMs;
-  const [database, migrations, projections, eventLog] = await Promise.all([
-    check(ms, async () => {
-      await ctx.db.pool.query("SELECT 1");
-      return { ok: true };
-    }),
+  const database = await check(ms, async () => {
+    await ctx.db.pool.query("SELECT 1");
+    return { ok: true };
+  });
+  if (!database.ok) {
+    const skipped = { ok: false, detail: "not checked: the database is unreachable" };
+    return {
+      ready: false,
+      cause: "database unreachable",
+      checks: { database, migrations: skipped, projections: skipped, eventLog: skipped },
+    };
+  }
+  const [migrations, projections, eventLog] = await Promise.all([
     check(ms, async () => {
       const pending = await pendingMigrations(ctx.db.pool);
       return pending.length === 0 ? { ok: true } : { ok: false, detail: { pending } };
@@ -63,5 +83,12 @@ export async function checkReadiness(
     }),
   ]);
   const checks = { database, migrations, projections, eventLog };
-  return { ready: Object.values(checks).every((result) => result.ok), checks };
+  const cause = !migrations.ok
+    ? "pending migrations"
+    : !projections.ok
+      ? "projections behind"
+      : !eventLog.ok
+        ? "appends stalled"
+        : undefined;
+  return cause ? { ready: false, cause, checks } : { ready: true, checks };
 }

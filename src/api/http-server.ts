@@ -13,8 +13,9 @@ import {
   takeOverResponse,
 } from "../streaming/fanout/sse-fanout-plugin.js";
 import { ignoreBody } from "./get-only.js";
-import { checkReadiness, DEFAULT_READINESS, type ReadinessOptions } from "./health.js";
+import { DEFAULT_READINESS, type ReadinessOptions } from "./health.js";
 import { METRICS_PATH, serveMetrics, startMetricsServer } from "./metrics-access.js";
+import { readinessEndpoint } from "./readiness-endpoint.js";
 import { type RequestScope, runInRequestScope } from "./request-scope.js";
 import { createGraphQLHandler } from "./yoga.js";
 
@@ -49,9 +50,9 @@ export async function startHttpServer(
 ): Promise<RunningHttpServer> {
   const logger = ctx.logger.child({ component: "http" });
   // Before listening: production without tokens stops here; a first start creates one.
-  const initialToken = await ensureApiTokens(ctx);
-  const graphql = createGraphQLHandler(ctx, { graphiqlToken: initialToken });
-  const readiness = options.readiness ?? DEFAULT_READINESS;
+  await ensureApiTokens(ctx);
+  const graphql = createGraphQLHandler(ctx);
+  const readyz = readinessEndpoint(ctx, options.readiness ?? DEFAULT_READINESS, logger);
   const metricsServer = await startMetricsServer(ctx.config, logger);
   const serveConsole = createConsoleHandler();
 
@@ -62,10 +63,7 @@ export async function startHttpServer(
     if (path === "/healthz") return sendJson(res, 200, { status: "ok" });
     if (path === METRICS_PATH && !metricsServer) return serveMetrics(req, res, ctx.config);
     if (path === CONSOLE_PATH || path?.startsWith(`${CONSOLE_PATH}/`)) return serveConsole(req, res);
-    if (path === "/readyz") {
-      const result = await checkReadiness(ctx, readiness);
-      return sendJson(res, result.ready ? 200 : 503, result);
-    }
+    if (path === "/readyz") return readyz(req, res);
     const refusal = bodyTooLarge(req, ctx.config.MAX_BODY_BYTES);
     if (refusal) return sendJson(res, refusal.status, refusal.body);
     // Yoga answers; a subscription the SSE fan-out took over is then served on `res` directly.

@@ -6,6 +6,7 @@ import type { Logger } from "../config/logger.js";
 import { streamingPlugins } from "../streaming/streaming-plugins.js";
 import type { GraphQLContext } from "./context.js";
 import { createMaskError, UNEXPECTED_ERROR_MESSAGE } from "./errors.js";
+import { graphiqlOptions, renderGraphiQL } from "./graphiql.js";
 import { useInputSafety } from "./input-safety.js";
 import { corsFor } from "./origin-policy.js";
 import { useReadModelLagNotes } from "./read-model-lag.js";
@@ -34,25 +35,15 @@ const recordOperationName: Plugin = {
   },
 };
 
-export interface GraphQLHandlerOptions {
-  /** Pre-filled in GraphiQL's Authorization header (the token created at first start, if any). */
-  graphiqlToken?: string | null;
-}
-
 /** GraphQL over HTTP (and GraphiQL for browsers) at /graphql; every operation needs an API token. */
-export function createGraphQLHandler(app: AppContext, options: GraphQLHandlerOptions = {}) {
+export function createGraphQLHandler(app: AppContext) {
   const logger = app.logger.child({ component: "api" });
   return createYoga<Record<string, unknown>, GraphQLContext>({
     schema: getSchema(),
     graphqlEndpoint: GRAPHQL_PATH,
-    graphiql: graphiqlEnabled(app)
-      ? {
-          title: "runstream",
-          ...(options.graphiqlToken
-            ? { headers: JSON.stringify({ Authorization: `Bearer ${options.graphiqlToken}` }) }
-            : {}),
-        }
-      : false,
+    // Served from the installed package, with a token placeholder: never a secret in the page.
+    graphiql: graphiqlEnabled(app) ? graphiqlOptions(app.config.DATA_DIR) : false,
+    renderGraphiQL,
     landingPage: false,
     cors: corsFor(app.config),
     // /healthz and /readyz are served before Yoga (see http-server.ts).
@@ -65,8 +56,10 @@ export function createGraphQLHandler(app: AppContext, options: GraphQLHandlerOpt
     plugins: [
       recordOperationName,
       useReadModelLagNotes(),
-      useInputSafety(),
       ...authPlugins(app),
+      // After the auth plugins: GraphQL Armor's token limit replaces the parse function outright, so
+      // input safety's parse wrapper (stack overflow → BAD_USER_INPUT) must wrap Armor's, not precede it.
+      useInputSafety(),
       useResponseBudget({
         maxLargeValues: app.config.MAX_LARGE_VALUES_PER_REQUEST,
         maxResponseBytes: app.config.MAX_RESPONSE_BYTES,

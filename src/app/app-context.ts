@@ -42,10 +42,15 @@ export async function openAppContext(config: Config, logger: Logger): Promise<Ap
     projections,
     pipelines: defaultPipelines(),
     async close() {
+      const began = performance.now();
+      const step = (what: string) => logger.debug({ ms: Math.round(performance.now() - began) }, what);
       await projections.stop();
       unwatch();
+      step("projections stopped");
       await store.close();
+      step("event store closed");
       await prisma.$disconnect();
+      step("prisma disconnected");
       await db.close();
     },
   };

@@ -5,7 +5,7 @@ import type { AppContext } from "../app/app-context.js";
 import { SINGLE_CONNECTION_PATH } from "../streaming/single-connection-sse.js";
 import { authenticate } from "./authenticate.js";
 import { useAuthorization } from "./authorization.js";
-import { useQueryLimits } from "./query-limits.js";
+import { queryLimitPlugins } from "./query-limits.js";
 import { subscriptionGuardFor, useSubscriptionGuard } from "./subscription-guard.js";
 import { TokenBuckets } from "./token-bucket.js";
 
@@ -46,11 +46,13 @@ export function authPlugins(app: AppContext): Plugin<GraphQLContext>[] {
   const guard = subscriptionGuardFor(app);
   return [
     useSingleConnectionAuth(app) as Plugin<GraphQLContext>,
-    useQueryLimits({
+    ...(queryLimitPlugins({
       maxDepth: config.MAX_QUERY_DEPTH,
-      maxFields: config.MAX_QUERY_COMPLEXITY,
+      maxCost: config.MAX_QUERY_COMPLEXITY,
+      maxAliases: config.MAX_QUERY_ALIASES,
+      maxTokens: config.MAX_QUERY_TOKENS,
       introspection: introspectionEnabled(app),
-    }) as Plugin<GraphQLContext>,
+    }) as Plugin<GraphQLContext>[]),
     useAuthorization(
       new TokenBuckets(config.COMMAND_RATE_PER_SECOND, config.COMMAND_BURST),
       config.COMMAND_BURST,

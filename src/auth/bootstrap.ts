@@ -1,3 +1,5 @@
+import { mkdir, writeFile } from "node:fs/promises";
+import path from "node:path";
 import type { AppContext } from "../app/app-context.js";
 import { createApiToken } from "./token-store.js";
 
@@ -6,14 +8,18 @@ export const DEFAULT_WORKSPACE = "default";
 /** Serializes API processes starting at once, so that only one creates the first token. */
 const BOOTSTRAP_LOCK_KEY = 72_616_002;
 
+/** Where the first start leaves the admin token it created (mode 0600). */
+export const adminTokenFile = (dataDir: string): string => path.resolve(dataDir, "admin-token");
+
 export class NoApiTokensError extends Error {
   override name = "NoApiTokensError";
 }
 
 /**
  * The embedded default stays easy: when no valid token exists, outside production, an admin token
- * for the "default" workspace is created and its secret printed once (log and stdout), and returned
- * so GraphiQL can offer it. In production a server without tokens refuses to start.
+ * for the "default" workspace is created, its secret printed once on the terminal (stdout, never the
+ * log) and written to DATA_DIR/admin-token, readable by its owner only. In production a server
+ * without tokens refuses to start.
  */
 export async function ensureApiTokens(app: AppContext): Promise<string | null> {
   const created = await app.prisma.$transaction(async (tx) => {
@@ -35,10 +41,15 @@ export async function ensureApiTokens(app: AppContext): Promise<string | null> {
   });
   if (!created) return null;
   const { token, secret } = created;
+  const file = adminTokenFile(app.config.DATA_DIR);
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeFile(file, `${secret}\n`, { mode: 0o600 });
   app.logger.warn(
-    { tokenId: token.id, workspaceId: token.workspaceId, role: token.role, secret },
-    "no API token existed: created an admin token for the default workspace (shown only this once)",
+    { tokenId: token.id, workspaceId: token.workspaceId, role: token.role, file },
+    "no API token existed: created an admin token for the default workspace",
   );
-  console.log(`\nAPI token (admin, workspace "${DEFAULT_WORKSPACE}"), shown only once:\n  ${secret}\n`);
+  console.log(
+    `\nAPI token (admin, workspace "${DEFAULT_WORKSPACE}"), shown only once and saved in ${file}:\n  ${secret}\n`,
+  );
   return secret;
 }

@@ -54,8 +54,11 @@ const ConfigSchema = z.object({
   GRAPHIQL: booleanFlag.optional(),
   GRAPHQL_INTROSPECTION: booleanFlag.optional(),
   MAX_QUERY_DEPTH: z.coerce.number().int().positive().default(12),
-  /** Fields an operation may select, counted with fragments expanded (aliases included). */
-  MAX_QUERY_COMPLEXITY: z.coerce.number().int().positive().default(1_000),
+  /** GraphQL Armor's cost of an operation (objects 2, scalars 1, x1.5 per level, x`first` of lists). */
+  MAX_QUERY_COMPLEXITY: z.coerce.number().int().positive().default(5_000),
+  MAX_QUERY_ALIASES: z.coerce.number().int().positive().default(15),
+  /** Tokens of a GraphQL document, counted while parsing (GraphiQL's introspection query has ~180). */
+  MAX_QUERY_TOKENS: z.coerce.number().int().positive().default(2_000),
   /** Largest request body, in bytes; above MAX_INPUT_BYTES so the input's own check stays reachable. */
   MAX_BODY_BYTES: z.coerce.number().int().positive().default(2_000_000),
   MAX_SUBSCRIPTIONS_PER_TOKEN: z.coerce.number().int().positive().default(20),

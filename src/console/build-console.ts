@@ -2,12 +2,10 @@ import { copyFile, mkdir } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { CONSOLE_DIST } from "./console-dist.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const WEB = path.join(here, "web");
-
-/** Where `npm install` (the `prepare` script) puts the console; the server serves it from there. */
-export const CONSOLE_DIST = path.resolve(here, "../../dist/console");
 
 /** Files of the console besides the bundle, copied as they are. */
 const STATIC_FILES = ["index.html", "console.css"];

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import path from "node:path";
-import { CONSOLE_DIST } from "./build-console.js";
+import { CONSOLE_DIST } from "./console-dist.js";
 
 export const CONSOLE_PATH = "/console";
 

@@ -2,11 +2,11 @@ import { createHash, randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import pg from "pg";
 import type { Logger } from "../config/logger.js";
+import { PACKAGE_ROOT } from "../shared/package-root.js";
 
-export const MIGRATIONS_DIR = fileURLToPath(new URL("../../prisma/migrations", import.meta.url));
+export const MIGRATIONS_DIR = path.join(PACKAGE_ROOT, "prisma", "migrations");
 
 // Prisma's own bookkeeping table, so that `prisma migrate status` agrees with what ran here.
 const BOOKKEEPING = `

@@ -20,6 +20,11 @@ export interface EventStore {
   /** Current revision of a stream, null when it has no events. */
   streamRevision(streamName: string): Promise<number | null>;
   /**
+   * Global position of the log's last event, null when the log is empty: no position a reader was
+   * handed can lie beyond it, so a cursor that does is not this log's (callers refuse or clamp it).
+   */
+  headPosition(): Promise<string | null>;
+  /**
    * A global position a caller holds (a checkpoint, a client's cursor), in the form this store hands
    * out now: one written by an earlier version of the store is converted. Throws InvalidPositionError
    * when `position` is not one of this store's positions.

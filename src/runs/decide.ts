@@ -1,5 +1,5 @@
-import { isDeepStrictEqual } from "node:util";
 import { ConflictError, InvalidInputError, InvalidStateError, NotFoundError } from "../shared/errors.js";
+import { jsonEqual } from "../shared/json.js";
 import type { RunCommand, StartRun } from "./commands.js";
 import type { RunEvent } from "./events.js";
 import { isLeaseExpired, leaseExpiry } from "./lease.js";
@@ -73,7 +73,7 @@ function sameStart(run: Run, command: StartRun): boolean {
   if (command.idempotencyKey === null || run.idempotencyKey !== command.idempotencyKey) {
     throw new InvalidStateError(`run ${command.runId} already exists`);
   }
-  if (run.pipeline !== command.pipeline || !isDeepStrictEqual(run.input, command.input)) {
+  if (run.pipeline !== command.pipeline || !jsonEqual(run.input, command.input)) {
     const what = run.pipeline !== command.pipeline ? `pipeline ${run.pipeline}` : "another input";
     throw new ConflictError(
       `idempotencyKey ${JSON.stringify(command.idempotencyKey)} was already used to start run ${run.id} with ${what}; use a new key for a different request`,

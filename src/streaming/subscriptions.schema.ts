@@ -14,6 +14,7 @@ import { recordCursor } from "./stream-cursors.js";
 import { streamItemError } from "./stream-errors.js";
 import { allRunEventsSource, runEventSource } from "./stream-source.js";
 import { streamingFor } from "./streaming-service.js";
+import { untilTerminalEvent } from "./until-terminal.js";
 import { visibleEvents } from "./visible-events.js";
 
 type Context = GraphQLContext & Partial<Pick<YogaInitialContext, "request">>;
@@ -54,14 +55,64 @@ function eventOrError(item: StreamItem, ctx: Context, cursorOf: (event: StoredEv
   throw streamItemError(item);
 }
 
+/**
+ * Where `events` starts: the later of `after` and Last-Event-ID, both in the store's current form (a
+ * cursor from before an upgrade of the store is converted), neither beyond the log's head.
+ * - `after` beyond the head, or not a position at all, is refused: the client asked for it, and a
+ *   cursor this log never handed out says nothing about what the client has seen.
+ * - Last-Event-ID beyond the head is clamped to it, not refused nor ignored: EventSource resends it
+ *   by itself on every reconnect and its page cannot change it, so a refusal would fail every
+ *   reconnect; ignoring it would replay the whole log. A client that holds it was most likely
+ *   served by this store before it was restored from an older backup, and has seen everything up
+ *   to the head; it goes on with the next new event. A malformed one is ignored.
+ * The shared feeds of the fan-out start from their own position, whatever a subscriber's cursor.
+ */
+async function eventsCursor(ctx: Context, requested: string | null): Promise<string | null> {
+  const refuse = (why: string) =>
+    new InvalidInputError(
+      `\`after\` ${why}: subscribe from the start (no \`after\`), or resume each run from its revision with \`runEvents(runId, after)\``,
+    );
+  const normalized = async (position: string | null): Promise<string | null> => {
+    if (!position) return null;
+    try {
+      return await ctx.app.store.normalizePosition(position);
+    } catch (error) {
+      if (!(error instanceof InvalidPositionError)) throw error;
+      if (position === requested) throw refuse("is not a position of `events`");
+      return null;
+    }
+  };
+  const after = await normalized(requested);
+  const resumed = await normalized(lastEventId(ctx));
+  if (after === null && resumed === null) return null;
+  const head = await ctx.app.store.headPosition();
+  // An empty log has handed out no position yet, so any cursor is beyond its head.
+  if (after !== null && (head === null || after > head)) throw refuse("is beyond the last event of the log");
+  const clamped = resumed !== null && (head === null || resumed > head) ? head : resumed;
+  return (
+    [after, clamped]
+      .filter((position) => position !== null)
+      .sort()
+      .at(-1) ?? null
+  );
+}
+
 builder.subscriptionType({});
 
 builder.subscriptionField("runEvents", (t) =>
   t.field({
     type: RunEventRef,
     description:
-      "the run's events after revision `after` (exclusive; null = from the start): stored ones first, then live ones, in order, each once",
-    args: { runId: t.arg.id({ required: true }), after: t.arg.int() },
+      "the run's events after revision `after` (exclusive; null = from the start): stored ones first, then live ones, in order, each once. " +
+      "By default the stream stays open after a terminal event (RunCompleted, RunFailed, RunCancelled), since retryStep, resumeFromStep and rerunRun continue the same run; with `untilTerminal: true` it completes right after the first terminal event it delivers",
+    args: {
+      runId: t.arg.id({ required: true }),
+      after: t.arg.int(),
+      untilTerminal: t.arg.boolean({
+        description:
+          "complete the stream after the first terminal event (RunCompleted, RunFailed or RunCancelled) after `after`; default false: stay open",
+      }),
+    },
     subscribe: async (_root, args, ctx: Context, info) => {
       if (args.after != null && args.after < -1) {
         throw new InvalidInputError(`after must be a revision (0 or more), got ${args.after}`);
@@ -78,12 +129,13 @@ builder.subscriptionField("runEvents", (t) =>
       const streaming = streamingFor(ctx.app);
       const cursorText = (cursor: unknown) => String(cursor);
       const stream = { kind: "runEvents", source, after, cursorText, workspaceId: null } as const;
-      recordFanoutPlan(ctx.request, fanoutPlan(ctx, info, stream as FanoutStream));
+      // The SSE fan-out does not know untilTerminal: such a stream is served by Yoga (below).
+      if (!args.untilTerminal) recordFanoutPlan(ctx.request, fanoutPlan(ctx, info, stream as FanoutStream));
       // Served by Yoga only when the SSE fan-out does not take the subscription over.
-      return closableStream(
-        (signal) => streaming.follow(source, after, "runEvents", signal),
-        ctx.request?.signal,
-      );
+      return closableStream((signal) => {
+        const items = streaming.follow(source, after, "runEvents", signal);
+        return args.untilTerminal ? untilTerminalEvent(items) : items;
+      }, ctx.request?.signal);
     },
     resolve: (item: StreamItem, _args, ctx: Context) =>
       eventOrError(item, ctx, (event) => String(event.revision)),
@@ -94,25 +146,10 @@ builder.subscriptionField("events", (t) =>
   t.field({
     type: RunEventRef,
     description:
-      "all runs' events after global position `after` (exclusive; null = from the start), then live",
+      "all runs' events after global position `after` (exclusive; null = from the start), then live; it never completes by itself, terminal events included",
     args: { after: t.arg.string() },
     subscribe: async (_root, args, ctx: Context, info) => {
-      // Both in the store's current form (a cursor from before an upgrade of the store is converted).
-      const candidates: string[] = [];
-      for (const position of [args.after ?? null, lastEventId(ctx)]) {
-        if (!position) continue;
-        try {
-          candidates.push(await ctx.app.store.normalizePosition(position));
-        } catch (error) {
-          if (!(error instanceof InvalidPositionError)) throw error;
-          if (position === args.after) {
-            throw new InvalidInputError(
-              "`after` is not a position of `events`: subscribe from the start (no `after`), or resume each run from its revision with `runEvents(runId, after)`",
-            );
-          }
-        }
-      }
-      const after = candidates.sort().at(-1) ?? null;
+      const after = await eventsCursor(ctx, args.after ?? null);
       const streaming = streamingFor(ctx.app);
       const source = allRunEventsSource(ctx.app.store);
       const cursorText = (cursor: unknown) => String(cursor);
@@ -135,7 +172,8 @@ builder.subscriptionField("events", (t) =>
 builder.subscriptionField("runUpdated", (t) =>
   t.prismaField({
     type: "Run",
-    description: "the run's read model each time it changes, starting with its current state",
+    description:
+      "the run's read model each time it changes, starting with its current state; stays open after the run ends (a retry, resume or rerun changes it again)",
     args: { runId: t.arg.id({ required: true }) },
     subscribe: async (_root, args, ctx: Context) => {
       await assertRunVisible(ctx, args.runId);

@@ -1,11 +1,8 @@
 import assert from "node:assert/strict";
 import { PassThrough } from "node:stream";
 import { PrismaPg } from "@prisma/adapter-pg";
-import pg from "pg";
 import { pino } from "pino";
 import { afterAll, beforeAll, test } from "vitest";
-import { startHttpServer } from "../../src/api/http-server.js";
-import type { AppContext } from "../../src/app/app-context.js";
 import { PrismaClient } from "../../src/generated/prisma/client.js";
 import { startTestApp, TEST_PIPELINE, type TestApp } from "../support/app.js";
 import { gql, gqlOk } from "../support/graphql-client.js";
@@ -74,37 +71,7 @@ test("/healthz says the process is up", async () => {
   assert.deepEqual(await response.json(), { status: "ok" });
 });
 
-test("/readyz is 200 when the database answers, migrations are applied and projections caught up", async () => {
-  const response = await fetch(`${app.baseUrl}/readyz`);
-  const body = (await response.json()) as { ready: boolean; checks: Record<string, { ok: boolean }> };
-  assert.equal(response.status, 200, JSON.stringify(body));
-  assert.equal(body.ready, true);
-  assert.deepEqual(Object.keys(body.checks).sort(), ["database", "eventLog", "migrations", "projections"]);
-});
-
-test("/readyz is 503 when the database cannot be reached", async () => {
-  // Port 1 on loopback refuses connections: a database that is down.
-  const deadPool = new pg.Pool({
-    connectionString: "postgres://nobody@127.0.0.1:1/none",
-    connectionTimeoutMillis: 500,
-  });
-  deadPool.on("error", () => undefined);
-  const ctx: AppContext = { ...app.ctx, db: { ...app.ctx.db, pool: deadPool } };
-  const server = await startHttpServer(ctx, {
-    readiness: { maxProjectionLag: 1_000, checkTimeoutMs: 1_000 },
-  });
-  try {
-    const response = await fetch(`http://127.0.0.1:${server.port}/readyz`);
-    const body = (await response.json()) as { ready: boolean; checks: Record<string, { ok: boolean }> };
-    assert.equal(response.status, 503);
-    assert.equal(body.ready, false);
-    assert.equal(body.checks.database?.ok, false);
-    assert.equal(body.checks.migrations?.ok, false);
-  } finally {
-    await server.close();
-    await deadPool.end();
-  }
-});
+// /readyz: test/api/readyz.e2e.test.ts
 
 test("an unexpected error is masked, carries a correlation id, and is logged with it", async () => {
   const result = await gql(app.baseUrl, START_RUN, { pipeline: "buggy", input: { repo: "r" } });

@@ -84,6 +84,17 @@ describe("startRun", () => {
     assert.notEqual(other.id, first.id);
   });
 
+  test("the same key with the same input written inline (not as a variable) returns the first run", async () => {
+    // graphql-js builds inline object literals without a prototype; the stored input is parsed JSON.
+    // Equal JSON must compare equal whatever objects carry it (the README's walkthrough sends literals).
+    const key = `inline-${newId()}`;
+    const literal = `mutation { startRun(pipeline: "test", input: {repo: "r", tags: ["a", {x: 1}]}, idempotencyKey: "${key}") { id } }`;
+    const first = await gqlOk<{ startRun: { id: string } }>(app.baseUrl, literal);
+    const again = await gqlOk<{ startRun: { id: string } }>(app.baseUrl, literal);
+    assert.equal(again.startRun.id, first.startRun.id);
+    assert.equal(await eventCount(first.startRun.id), 1);
+  });
+
   test("concurrent first uses of one key start exactly one run", async () => {
     const key = `race-${newId()}`;
     const runs = await Promise.all([1, 2, 3, 4, 5].map(() => start({ key })));

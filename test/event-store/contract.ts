@@ -33,12 +33,14 @@ export interface ContractCapabilities {
    * only; runstream derives ids from the stream name, so it does not rely on this.
    */
   globallyUniqueEventIds: boolean;
+  /** Each `open()` gives a store of its own, empty (PostgreSQL: a fresh database); not a shared server. */
+  opensEmpty?: boolean;
 }
 
 export function describeEventStoreContract(
   label: string,
   open: () => Promise<OpenedStore>,
-  capabilities: ContractCapabilities = { globallyUniqueEventIds: true },
+  capabilities: ContractCapabilities = { globallyUniqueEventIds: true, opensEmpty: true },
 ): void {
   describe(`EventStore contract: ${label}`, () => {
     let opened: OpenedStore;
@@ -284,6 +286,33 @@ export function describeEventStoreContract(
         assert.equal(await store.streamRevision(stream), 2);
         await store.appendToStream(stream, [newEvent()]);
         assert.equal(await store.streamRevision(stream), 3);
+      });
+
+      test("headPosition is the last event's position: no event lies beyond it", async () => {
+        const prefix = uniqueName("head-");
+        await store.appendToStream(`${prefix}a`, newEvents(2));
+        const { position } = await store.appendToStream(`${prefix}b`, newEvents(3));
+        const head = await store.headPosition();
+        assert.ok(head !== null && head >= position, `head ${head} before the last append ${position}`);
+        assert.equal(await store.normalizePosition(head), head, "the head is one of this store's positions");
+        assert.deepEqual(await store.readAll({ after: head, streamPrefix: prefix }), []);
+        // Later appends move it on.
+        const later = await store.appendToStream(`${prefix}a`, [newEvent()]);
+        const moved = await store.headPosition();
+        assert.ok(moved !== null && moved >= later.position && moved > head);
+      });
+
+      test("headPosition is null on an empty store, then the position of its only event", async (context) => {
+        if (!capabilities.opensEmpty)
+          return context.skip("open() returns a shared store that holds other data");
+        const fresh = await open();
+        try {
+          assert.equal(await fresh.store.headPosition(), null);
+          const { position } = await fresh.store.appendToStream(uniqueName("first-"), [newEvent()]);
+          assert.equal(await fresh.store.headPosition(), position);
+        } finally {
+          await fresh.cleanup();
+        }
       });
     });
 

@@ -283,6 +283,26 @@ describe("filtered $all read request", () => {
     assert.equal(options.readDirection, 0);
   });
 
+  test("backwards from the end of $all (the log's head), with its filter", () => {
+    const request = buildFilteredReadRequest({
+      fromPosition: null,
+      direction: "backwards",
+      maxCount: 1,
+      filter: { regex: "^[^$]" },
+    }) as { toObject(): Record<string, unknown> };
+    const options = request.toObject().options as {
+      all: { end?: unknown; start?: unknown };
+      count: string;
+      filter: { streamIdentifier: { regex: string } };
+      readDirection: number;
+    };
+    assert.ok(options.all.end, "starts at the end of $all");
+    assert.equal(options.all.start, undefined);
+    assert.equal(options.count, "1");
+    assert.equal(options.filter.streamIdentifier.regex, "^[^$]");
+    assert.equal(options.readDirection, 1);
+  });
+
   test("the client still has the plumbing the filtered read relies on", async () => {
     const client = EventStoreDBClient.connectionString("esdb://127.0.0.1:2113?tls=false");
     try {

@@ -105,7 +105,10 @@ describe("commands whose events were appended never answer an error", () => {
     const holder = await holdSequencer(app.db.url);
     try {
       await sleep(1_300);
-      const ready = await fetch(`${app.baseUrl}/readyz`);
+      // Strangers get the status and its cause; an admin token gets the checks with their detail.
+      const stranger = await fetch(`${app.baseUrl}/readyz`);
+      assert.deepEqual(await stranger.json(), { ready: false, cause: "appends stalled" });
+      const ready = await fetch(`${app.baseUrl}/readyz`, { headers: app.authHeaders });
       const body = (await ready.json()) as { checks: { eventLog: { ok: boolean; detail: unknown } } };
       assert.equal(ready.status, 503, JSON.stringify(body));
       assert.equal(body.checks.eventLog.ok, false);

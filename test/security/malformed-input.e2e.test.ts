@@ -6,7 +6,9 @@ import { gql, gqlOk } from "../support/graphql-client.js";
 let app: TestApp;
 let runId: string;
 beforeAll(async () => {
-  app = await startTestApp();
+  // GraphQL Armor's token limit (test/auth/query-limits.e2e.test.ts) would refuse the long documents
+  // first; lifted so that this file tests its own checks.
+  app = await startTestApp({ env: { MAX_QUERY_TOKENS: "1000000", MAX_QUERY_ALIASES: "10000" } });
   runId = (
     await gqlOk<{ startRun: { id: string } }>(
       app.baseUrl,

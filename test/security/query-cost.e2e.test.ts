@@ -5,6 +5,11 @@ import { gql, gqlOk } from "../support/graphql-client.js";
 
 /** 30 runs with ~900 KB inputs: unrefused, the five-alias query answers 135 MB of JSON (as in the issue). */
 const RUNS = 30;
+const ARMOR_LIFTED = {
+  MAX_QUERY_TOKENS: "1000000",
+  MAX_QUERY_COMPLEXITY: "100000000",
+  MAX_QUERY_ALIASES: "10000",
+};
 const INPUT_BYTES = 900_000;
 const MAX_RESPONSE_BYTES = 3_000_000;
 
@@ -13,6 +18,9 @@ const ids: string[] = [];
 beforeAll(async () => {
   app = await startTestApp({
     env: {
+      // GraphQL Armor's shape limits (test/auth/query-limits.e2e.test.ts) would refuse these documents
+      // first; lifted so that this file tests the size-based cost itself.
+      ...ARMOR_LIFTED,
       MAX_RESPONSE_BYTES: String(MAX_RESPONSE_BYTES),
       MAX_EXPENSIVE_QUERIES_PER_TOKEN: "1",
       // COST_EXPERIMENT=1 lifts the limits, to see what the first two tests measure without them.

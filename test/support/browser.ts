@@ -23,3 +23,25 @@ export const browserSkipReason = (): string | null =>
 export function launchBrowser(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: FLAGS });
 }
+
+export type LaunchedBrowser = { ok: true; browser: Browser } | { ok: false; reason: string };
+
+/** The browser, or why there is none (for `ctx.skip(reason)`). */
+export async function tryLaunchBrowser(): Promise<LaunchedBrowser> {
+  const reason = browserSkipReason();
+  return reason ? { ok: false, reason } : { ok: true, browser: await launchBrowser() };
+}
+
+/** Every URL a page requests, to prove it reaches no other host. */
+export function recordRequests(page: import("playwright-core").Page): string[] {
+  const urls: string[] = [];
+  page.on("request", (request) => {
+    urls.push(request.url());
+  });
+  return urls;
+}
+
+/** The requested URLs that go to another host than `origin` (data: and blob: URLs are local). */
+export function foreignRequests(urls: string[], origin: string): string[] {
+  return urls.filter((url) => !url.startsWith(origin) && !/^(data|blob):/.test(url));
+}

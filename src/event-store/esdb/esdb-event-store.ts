@@ -27,6 +27,7 @@ import {
   decodeEsdbPosition,
   encodeEsdbPosition,
   fromEsdbCurrentRevision,
+  hasRealPosition,
   isForeignRecord,
   normalizeConnectionString,
   toEsdbExpectedRevision,
@@ -216,6 +217,23 @@ export class EsdbEventStore implements EventStore {
         if (error instanceof StreamNotFoundError) return null;
         throw error;
       }
+    });
+  }
+
+  /** The last event of $all outside EventStoreDB's own streams, read backwards, filtered on the server. */
+  async headPosition(): Promise<string | null> {
+    return guarded(async () => {
+      const read = readAllFiltered(this.client, {
+        fromPosition: null,
+        direction: "backwards",
+        maxCount: 1,
+        filter: NOT_SYSTEM,
+      });
+      for await (const resolved of read) {
+        const position = resolved.event?.position;
+        if (hasRealPosition(position)) return encodeEsdbPosition(position);
+      }
+      return null;
     });
   }
 

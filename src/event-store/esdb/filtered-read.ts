@@ -7,7 +7,7 @@ import type {
 } from "@eventstore/db-client";
 
 /**
- * A forward read of $all filtered on the server by stream name. Client 6.2.1's `readAll` has no
+ * A read of $all filtered on the server by stream name. Client 6.2.1's `readAll` has no
  * filter option although the server has supported filtered reads since 20.6; without it, reading
  * the events of "run-" streams would scan all of $all on the client, page by page. This builds the
  * same request `readAll` builds, plus the filter, through the client's own (protected) plumbing, so
@@ -41,8 +41,10 @@ export function supportsFilteredRead(client: EventStoreDBClient): boolean {
 }
 
 export interface FilteredReadOptions {
-  /** Inclusive start (the server's read semantics); null for the start of $all. */
+  /** Inclusive start (the server's read semantics); null for the start of $all (its end backwards). */
   fromPosition: Position | null;
+  /** Forwards unless told. */
+  direction?: "forwards" | "backwards";
   maxCount: number;
   /** Stream name prefixes, or a regular expression on the stream name. */
   filter: { prefixes: string[] } | { regex: string };
@@ -59,6 +61,8 @@ export function buildFilteredReadRequest(options: FilteredReadOptions): unknown 
     position.setCommitPosition(options.fromPosition.commit.toString(10));
     position.setPreparePosition(options.fromPosition.prepare.toString(10));
     allOptions.setPosition(position);
+  } else if (options.direction === "backwards") {
+    allOptions.setEnd(new sharedPb.Empty());
   } else {
     allOptions.setStart(new sharedPb.Empty());
   }
@@ -75,7 +79,7 @@ export function buildFilteredReadRequest(options: FilteredReadOptions): unknown 
   filterOptions.setCount(new sharedPb.Empty());
   filterOptions.setCheckpointintervalmultiplier(1);
   readOptions.setFilter(filterOptions);
-  readOptions.setReadDirection(0); // forwards
+  readOptions.setReadDirection(options.direction === "backwards" ? 1 : 0);
   request.setOptions(readOptions);
   return request;
 }

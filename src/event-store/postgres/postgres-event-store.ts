@@ -264,6 +264,15 @@ export class PostgresEventStore implements EventStore {
     return revision == null ? null : Number(revision);
   }
 
+  /** The highest committed position (positions are handed out in commit order, without gaps). */
+  async headPosition(): Promise<string | null> {
+    const { rows } = await guarded(() =>
+      this.pool.query<{ position: string | null }>("SELECT max(position) AS position FROM rs_events"),
+    );
+    const position = rows[0]?.position;
+    return position == null ? null : encodePosition(position);
+  }
+
   subscribeToStream(streamName: string, options: SubscribeToStreamOptions): AsyncIterable<StoredEvent> {
     return subscribeToStream(this, streamName, options);
   }
