@@ -62,8 +62,13 @@ export class SubscriptionGuard {
     this.timer = undefined;
   }
 
-  /** The stream, counted against its token and ended when the token is revoked; or the refusal. */
-  guard(tokenId: string, inner: Stream): Stream | ExecutionResult {
+  /**
+   * The stream, counted against its token and ended when the token is revoked; or the refusal. Its
+   * slot is given back when it ends, is returned, or `signal` (its request's) aborts, whichever comes
+   * first: a client gone before anyone pulled or returned the stream (Yoga sends nothing to a
+   * response already closed, so nobody ever does) must not hold a slot until the process ends.
+   */
+  guard(tokenId: string, inner: Stream, signal?: AbortSignal): Stream | ExecutionResult {
     let revoke = () => {};
     const revoked = new Promise<"revoked">((resolve) => {
       revoke = () => resolve("revoked");
@@ -77,8 +82,15 @@ export class SubscriptionGuard {
     const finish = () => {
       if (finished) return;
       finished = true;
+      signal?.removeEventListener("abort", clientGone);
       leave();
     };
+    const clientGone = () => {
+      finish();
+      void inner.return?.();
+    };
+    if (signal?.aborted) clientGone();
+    else signal?.addEventListener("abort", clientGone, { once: true });
     const stream: Stream = {
       async next() {
         if (finished) return { done: true, value: undefined };
@@ -131,7 +143,8 @@ export const useSubscriptionGuard = (guard: SubscriptionGuard): Plugin<GraphQLCo
     return {
       onSubscribeResult({ args, result, setResult }) {
         if (!isAsyncIterable(result)) return;
-        setResult(guard.guard(args.contextValue.caller.tokenId, result as Stream));
+        const { caller, request } = args.contextValue;
+        setResult(guard.guard(caller.tokenId, result as Stream, request?.signal));
       },
     };
   },

@@ -1,0 +1,286 @@
+import { randomUUID } from "node:crypto";
+import net from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runStreamName } from "../../src/runs/events.js";
+import { executeRunCommand } from "../../src/runs/execute.js";
+import { chattyPipeline, gqlAs, type StreamingApp, startStreamingApp } from "./support/streaming-app.js";
+
+/**
+ * A subscription holds one of its token's MAX_SUBSCRIPTIONS_PER_TOKEN slots for exactly as long as its
+ * stream is open: clients that vanish (socket destroyed) at any moment must give their slot back at
+ * once, or a token whose clients reconnect often is soon refused everything (TOO_MANY_SUBSCRIPTIONS).
+ */
+
+const CAP = 3;
+const RUN_EVENTS =
+  "subscription ($runId: ID!, $after: Int) { runEvents(runId: $runId, after: $after) { revision type data } }";
+// Not taken over by the fan-out: served by Yoga's own SSE path (sse-result-processor.ts).
+const RUN_UPDATED = "subscription ($runId: ID!) { runUpdated(runId: $runId) { id status } }";
+const ALL_EVENTS = "subscription ($after: String) { events(after: $after) { runId revision type data } }";
+
+let app: StreamingApp;
+let runId: string;
+/** The run's last revision: `after` it, a stream is live at once. */
+let lastRevision: number;
+
+async function runningRun(): Promise<string> {
+  const data = await gqlAs<{ startRun: { id: string } }>(
+    app,
+    'mutation { startRun(pipeline: "steps", input: {}) { id } }',
+  );
+  const id = data.startRun.id;
+  const now = () => new Date().toISOString();
+  const workerId = "slots-test";
+  await executeRunCommand(app.ctx.store, {
+    type: "ClaimRun",
+    runId: id,
+    now: now(),
+    workerId,
+    leaseMs: 600_000,
+    currentLeaseExpired: false,
+    maxTakeovers: 3,
+  });
+  await executeRunCommand(app.ctx.store, {
+    type: "StartStep",
+    runId: id,
+    now: now(),
+    workerId,
+    stepId: "work",
+  });
+  return id;
+}
+
+/** Enough history (about 2 MB) that a client which does not read is stuck in the middle of its catch-up. */
+async function progress(id: string, count: number): Promise<void> {
+  const message = "x".repeat(1_000);
+  for (let done = 0; done < count; done += 500) {
+    await app.ctx.store.appendToStream(
+      runStreamName(id),
+      Array.from({ length: Math.min(500, count - done) }, () => ({
+        id: randomUUID(),
+        type: "StepProgressed",
+        data: { stepId: "work", attempt: 1, progress: null, message, at: new Date().toISOString() },
+        occurredAt: new Date(),
+      })),
+    );
+  }
+}
+
+type Way = "POST" | "GET";
+type Target = { kind: "runEvents" | "events" | "runUpdated"; live: boolean };
+
+function requestText(way: Way, target: Target): string {
+  const query = { runEvents: RUN_EVENTS, events: ALL_EVENTS, runUpdated: RUN_UPDATED }[target.kind];
+  const variables =
+    target.kind === "runUpdated"
+      ? { runId }
+      : target.kind === "runEvents"
+        ? { runId, after: target.live ? lastRevision : null }
+        : { after: target.live ? null : "0" };
+  const port = new URL(app.baseUrl).port;
+  const head = (method: string, path: string, extra: string) =>
+    `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAccept: text/event-stream\r\n` +
+    `Authorization: Bearer ${app.token}\r\n${extra}\r\n`;
+  if (way === "GET") {
+    const search = new URLSearchParams({ query, variables: JSON.stringify(variables) });
+    return head("GET", `/graphql?${search}`, "");
+  }
+  const body = JSON.stringify({ query, variables });
+  return `${head("POST", "/graphql", `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n`)}${body}`;
+}
+
+/** A raw connection sending one subscription request; `text` is what came back so far. */
+function open(way: Way, target: Target) {
+  const socket = net.connect(Number(new URL(app.baseUrl).port), "127.0.0.1");
+  socket.setNoDelay(true);
+  const got = { text: "", bytes: 0 };
+  const waiters: (() => void)[] = [];
+  socket.on("data", (chunk: Buffer) => {
+    got.bytes += chunk.length;
+    if (got.text.length < 200_000) got.text += chunk.toString("utf8");
+    for (const wake of waiters.splice(0)) wake();
+  });
+  socket.on("error", () => undefined);
+  socket.on("close", () => {
+    for (const wake of waiters.splice(0)) wake();
+  });
+  const request = requestText(way, target);
+  return {
+    socket,
+    got,
+    send: (text = request) => socket.write(text),
+    request,
+    /** Resolves once the response has `what` (or the socket closed, or the time is up). */
+    until(what: (text: string) => boolean, timeoutMs = 5_000): Promise<boolean> {
+      const deadline = Date.now() + timeoutMs;
+      return new Promise((resolve) => {
+        const check = () => {
+          if (what(got.text)) return resolve(true);
+          if (socket.destroyed || Date.now() > deadline) return resolve(false);
+          waiters.push(check);
+          setTimeout(check, Math.max(0, deadline - Date.now()) + 1).unref();
+        };
+        check();
+      });
+    },
+  };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const refused = (text: string) => text.includes("TOO_MANY_SUBSCRIPTIONS");
+const hasEvent = (text: string) => text.includes("event: next");
+
+async function activeGauge(): Promise<number> {
+  const text = await (await fetch(`${app.baseUrl}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split("\n")) {
+    if (line.startsWith("runstream_stream_subscriptions_active")) sum += Number(line.split(" ").at(-1));
+  }
+  return sum;
+}
+
+/** Within a short time: CAP new subscriptions are all accepted, and once closed the gauge is back to 0. */
+async function expectAllSlotsFree(label: string): Promise<void> {
+  const deadline = Date.now() + 2_000;
+  let last = "";
+  for (;;) {
+    const streams = [0, 1, 2].slice(0, CAP).map(() => open("POST", { kind: "runEvents", live: true }));
+    for (const stream of streams) stream.send();
+    const answers = await Promise.all(
+      streams.map((stream) =>
+        stream.until((text) => refused(text) || hasEvent(text) || text.includes(":\n\nretry:")),
+      ),
+    );
+    const refusals = streams.filter((stream) => refused(stream.got.text)).length;
+    last = `${label}: ${refusals} of ${CAP} refused, answered ${answers}`;
+    for (const stream of streams) stream.socket.destroy();
+    if (refusals === 0) break;
+    if (Date.now() > deadline) throw new Error(last);
+    await sleep(100);
+  }
+  const gaugeDeadline = Date.now() + 2_000;
+  let gauge = await activeGauge();
+  while (gauge !== 0 && Date.now() < gaugeDeadline) {
+    await sleep(50);
+    gauge = await activeGauge();
+  }
+  expect(gauge, `${label}: runstream_stream_subscriptions_active`).toBe(0);
+}
+
+beforeAll(async () => {
+  app = await startStreamingApp({
+    pipelines: [chattyPipeline("steps", 1, 0)],
+    env: { MAX_SUBSCRIPTIONS_PER_TOKEN: String(CAP), STREAM_KEEPALIVE_MS: "5000" },
+  });
+  runId = await runningRun();
+  await progress(runId, 2_000);
+  lastRevision = (await app.ctx.store.streamRevision(runStreamName(runId))) ?? 0;
+}, 60_000);
+
+afterAll(async () => {
+  await app?.close();
+});
+
+const ROUNDS = 8;
+const targets: { name: string; way: Way; kind: Target["kind"] }[] = [
+  { name: "POST runEvents", way: "POST", kind: "runEvents" },
+  { name: "POST events", way: "POST", kind: "events" },
+  { name: "GET runEvents", way: "GET", kind: "runEvents" },
+  { name: "GET events", way: "GET", kind: "events" },
+  { name: "POST runUpdated (Yoga path)", way: "POST", kind: "runUpdated" },
+  { name: "GET runUpdated (Yoga path)", way: "GET", kind: "runUpdated" },
+];
+
+describe.each(targets)("a destroyed client gives its slot back at once: $name", ({ way, kind }) => {
+  it("before the request is complete, and before the first byte of the answer", async () => {
+    for (let round = 0; round < ROUNDS; round++) {
+      const batch = Array.from({ length: CAP + 2 }, () => open(way, { kind, live: false }));
+      batch.forEach((stream, index) => {
+        if (index % 2 === 0 && way === "POST") stream.send(stream.request.slice(0, -5));
+        else stream.send();
+      });
+      // Cut at different moments: at once, after a few ms (Yoga still working), after the headers.
+      await sleep(round % 3);
+      for (const stream of batch) stream.socket.destroy();
+    }
+    await expectAllSlotsFree(`${way} ${kind} before first byte`);
+  });
+
+  it("in the middle of the catch-up (client not reading) and while live", async () => {
+    for (let round = 0; round < ROUNDS; round++) {
+      const catchingUp = Array.from({ length: CAP }, () => open(way, { kind, live: false }));
+      for (const stream of catchingUp) stream.send();
+      await Promise.all(catchingUp.map((stream) => stream.until(hasEvent)));
+      for (const stream of catchingUp) stream.socket.pause();
+      await sleep(20);
+      for (const stream of catchingUp) stream.socket.destroy();
+
+      const live = Array.from({ length: CAP }, () => open(way, { kind, live: true }));
+      for (const stream of live) stream.send();
+      await Promise.all(
+        live.map((stream) => stream.until((text) => text.includes("retry:") || refused(text))),
+      );
+      for (const stream of live) stream.socket.destroy();
+    }
+    await expectAllSlotsFree(`${way} ${kind} catch-up/live`);
+  });
+
+  it("while refused (TOO_MANY_SUBSCRIPTIONS), and the holders too", async () => {
+    for (let round = 0; round < ROUNDS; round++) {
+      const holders = Array.from({ length: CAP }, () => open(way, { kind, live: true }));
+      for (const stream of holders) stream.send();
+      await Promise.all(
+        holders.map((stream) => stream.until((text) => text.includes("retry:") || refused(text))),
+      );
+      const extra = Array.from({ length: 3 }, () => open(way, { kind, live: true }));
+      for (const stream of extra) stream.send();
+      const answered = await Promise.all(
+        extra.map((stream, index) => (index === 0 ? sleep(1) : stream.until(refused))),
+      );
+      expect(answered.slice(1)).toEqual([true, true]);
+      for (const stream of [...extra, ...holders]) stream.socket.destroy();
+    }
+    await expectAllSlotsFree(`${way} ${kind} refused`);
+  });
+});
+
+describe("a stream the server ends (maximum duration, SLOW_CONSUMER) gives its slot back", () => {
+  let first: StreamingApp;
+  beforeAll(async () => {
+    first = app;
+    app = await startStreamingApp({
+      pipelines: [chattyPipeline("steps", 1, 0)],
+      env: {
+        MAX_SUBSCRIPTIONS_PER_TOKEN: String(CAP),
+        STREAM_MAX_DURATION_MS: "400",
+        STREAM_MAX_BUFFERED_BYTES: "20000",
+      },
+    });
+    runId = await runningRun();
+    lastRevision = (await app.ctx.store.streamRevision(runStreamName(runId))) ?? 0;
+  }, 60_000);
+  afterAll(async () => {
+    await app?.close();
+    app = first;
+  });
+
+  it.each(["POST", "GET"] as const)("%s runEvents ended by the server, then destroyed", async (way) => {
+    for (let round = 0; round < 3; round++) {
+      // Live and paused: the events appended meanwhile overflow their 20 KB (SLOW_CONSUMER), or they
+      // reach their maximum duration first.
+      const streams = Array.from({ length: CAP }, () => open(way, { kind: "runEvents", live: true }));
+      for (const stream of streams) stream.send();
+      await Promise.all(streams.map((stream) => stream.until((text) => text.includes("retry:"))));
+      for (const stream of streams.slice(1)) stream.socket.pause();
+      await progress(runId, 100);
+      lastRevision = (await app.ctx.store.streamRevision(runStreamName(runId))) ?? 0;
+      await streams[0]?.until((text) => text.includes("event: complete"), 3_000);
+      expect(streams[0]?.got.text).toContain("event: complete");
+      await sleep(500);
+      for (const stream of streams) stream.socket.destroy();
+    }
+    const metrics = await (await fetch(`${app.baseUrl}/metrics`)).text();
+    expect(metrics).toMatch(/runstream_stream_errors_total\{[^}]*reason="slow_consumer"[^}]*\} [1-9]/);
+    await expectAllSlotsFree(`${way} runEvents ended by the server`);
+  });
+});
