@@ -1,56 +1,14 @@
-import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runStreamName } from "../../src/runs/events.js";
-import { executeRunCommand } from "../../src/runs/execute.js";
 import { streamingFor } from "../../src/streaming/streaming-service.js";
+import { appendProgress, startRunningRun } from "./support/running-run.js";
 import { payloadOf, type SseFrame, type SseStream, subscribeSse } from "./support/sse.js";
-import { chattyPipeline, gqlAs, type StreamingApp, startStreamingApp } from "./support/streaming-app.js";
+import { chattyPipeline, type StreamingApp, startStreamingApp } from "./support/streaming-app.js";
 
 const RUN_EVENTS = `subscription ($runId: ID!, $after: Int) { runEvents(runId: $runId, after: $after) { revision type } }`;
 const RUN_EVENTS_WITH_DATA = `subscription ($runId: ID!, $after: Int) { runEvents(runId: $runId, after: $after) { revision type data } }`;
 const ALL_EVENTS = `subscription ($after: String) { events(after: $after) { runId revision type data } }`;
 
 let app: StreamingApp;
-
-/** A run whose step is running, so that StepProgressed events can be appended straight to it. */
-async function runningRun(): Promise<string> {
-  const data = await gqlAs<{ startRun: { id: string } }>(
-    app,
-    'mutation { startRun(pipeline: "steps", input: {}) { id } }',
-  );
-  const runId = data.startRun.id;
-  const now = () => new Date().toISOString();
-  const workerId = "fanout-test";
-  await executeRunCommand(app.ctx.store, {
-    type: "ClaimRun",
-    runId,
-    now: now(),
-    workerId,
-    leaseMs: 600_000,
-    currentLeaseExpired: false,
-    maxTakeovers: 3,
-  });
-  await executeRunCommand(app.ctx.store, { type: "StartStep", runId, now: now(), workerId, stepId: "work" });
-  return runId;
-}
-
-async function progress(runId: string, count: number, bytes = 10): Promise<void> {
-  await app.ctx.store.appendToStream(
-    runStreamName(runId),
-    Array.from({ length: count }, () => ({
-      id: randomUUID(),
-      type: "StepProgressed",
-      data: {
-        stepId: "work",
-        attempt: 1,
-        progress: null,
-        message: "x".repeat(bytes),
-        at: new Date().toISOString(),
-      },
-      occurredAt: new Date(),
-    })),
-  );
-}
 
 /** The next `count` messages of a stream (comments skipped). */
 async function messages(stream: SseStream, count: number): Promise<Extract<SseFrame, { kind: "message" }>[]> {
@@ -85,7 +43,7 @@ afterAll(async () => {
 
 describe("SSE fan-out", () => {
   it("executes each event once per distinct subscription: its subscribers get the same bytes, each with its id", async () => {
-    const runId = await runningRun();
+    const runId = await startRunningRun(app);
     const fanout = streamingFor(app.ctx).fanout;
     const groupsBefore = fanout.groupCount;
     // Same document and run, different cursors (the cursor is not part of a subscription's identity),
@@ -99,7 +57,7 @@ describe("SSE fan-out", () => {
     // Everything stored up to now (revisions 0..2), then live.
     const caughtUp = await Promise.all([messages(same[0] as SseStream, 3), messages(other, 1)]);
     expect(caughtUp[0].map((frame) => frame.id)).toEqual(["0", "1", "2"]);
-    await progress(runId, 3);
+    await appendProgress(app.ctx.store, runId, 3);
     const [a, b, c] = await Promise.all([
       messages(same[0] as SseStream, 3),
       messages(same[1] as SseStream, 4),
@@ -122,7 +80,7 @@ describe("SSE fan-out", () => {
   });
 
   it("events(after:) beyond the log's head is refused with BAD_USER_INPUT that says what to do", async () => {
-    await runningRun();
+    await startRunningRun(app);
     const head = (await app.ctx.store.headPosition()) as string;
     const beyond = (BigInt(`0x${head}`) + 1n).toString(16).padStart(16, "0");
     for (const after of ["7fffffffffffffff", beyond]) {
@@ -139,7 +97,7 @@ describe("SSE fan-out", () => {
     }
     // The head itself is a valid cursor: the stream waits there for the next event.
     const atHead = await subscribeSse(app, ALL_EVENTS, { after: head });
-    const runId = await runningRun();
+    const runId = await startRunningRun(app);
     const [next] = await messages(atHead, 1);
     expect(
       payloadOf<{ events: { runId: string; revision: number } }>(next as SseFrame)?.data?.events,
@@ -151,7 +109,7 @@ describe("SSE fan-out", () => {
   });
 
   it("a far-future Last-Event-ID is clamped to the head, leaves the CPU idle and does not move anyone's feed", async () => {
-    const runId = await runningRun();
+    const runId = await startRunningRun(app);
     // The far cursors first: they are the ones that would start the shared feeds.
     const farEvents = await subscribeSse(
       app,
@@ -188,7 +146,7 @@ describe("SSE fan-out", () => {
     expect(reads, `${reads} reads of all runs' events in 3 s`).toBeLessThanOrEqual(2 * 16);
     expect(share).toBeLessThan(0.15);
     // New events still reach the others: the far cursors did not decide where the shared feeds start.
-    await progress(runId, 1);
+    await appendProgress(app.ctx.store, runId, 1);
     const clamped = await messages(farRun, 1);
     expect(clamped[0]?.id).toBe("3");
     const revisionsOf = async (stream: SseStream) => {

@@ -1,15 +1,14 @@
 import assert from "node:assert/strict";
-import { randomUUID } from "node:crypto";
 import http from "node:http";
 import { Readable } from "node:stream";
 import pg from "pg";
 import { afterAll, beforeAll, describe, it } from "vitest";
 import { PostgresEventStore } from "../../src/event-store/postgres/postgres-event-store.js";
 import { runStreamName } from "../../src/runs/events.js";
-import { executeRunCommand } from "../../src/runs/execute.js";
 import { streamingMetrics } from "../../src/streaming/metrics.js";
+import { appendProgress, startRunningRun } from "./support/running-run.js";
 import { parseFrames, payloadOf, type SseStream, subscribePaused, subscribeSse } from "./support/sse.js";
-import { chattyPipeline, gqlAs, type StreamingApp, startStreamingApp } from "./support/streaming-app.js";
+import { chattyPipeline, type StreamingApp, startStreamingApp } from "./support/streaming-app.js";
 
 const RUN_EVENTS = `subscription ($runId: ID!, $after: Int) { runEvents(runId: $runId, after: $after) { revision type } }`;
 const RUN_EVENTS_WITH_DATA = `subscription ($runId: ID!, $after: Int) { runEvents(runId: $runId, after: $after) { revision type data } }`;
@@ -21,46 +20,6 @@ let app: StreamingApp;
 let directPool: pg.Pool;
 let direct: PostgresEventStore;
 const WORKER = "test-worker";
-
-async function startRun(): Promise<string> {
-  const data = await gqlAs<{ startRun: { id: string } }>(
-    app,
-    'mutation { startRun(pipeline: "steps", input: {}) { id } }',
-  );
-  const runId = data.startRun.id;
-  const now = () => new Date().toISOString();
-  await executeRunCommand(direct, {
-    type: "ClaimRun",
-    runId,
-    now: now(),
-    workerId: WORKER,
-    leaseMs: 60_000,
-    currentLeaseExpired: false,
-    maxTakeovers: 3,
-  });
-  await executeRunCommand(direct, { type: "StartStep", runId, now: now(), workerId: WORKER, stepId: "work" });
-  return runId;
-}
-
-/** `count` progress events of the run's running step, appended in one go (`bytes` of message each). */
-async function progress(runId: string, count: number, bytes = 10): Promise<void> {
-  await direct.appendToStream(
-    runStreamName(runId),
-    Array.from({ length: count }, (_, index) => ({
-      id: randomUUID(),
-      type: "StepProgressed",
-      data: {
-        stepId: "work",
-        attempt: 1,
-        progress: null,
-        message: "x".repeat(bytes),
-        at: new Date().toISOString(),
-      },
-      occurredAt: new Date(),
-      metadata: { index },
-    })),
-  );
-}
 
 interface Received {
   revisions: number[];
@@ -115,7 +74,7 @@ const slowConsumers = async (kind: string) =>
 async function appendUntilSlow(runId: string, kind: string): Promise<number> {
   const before = await slowConsumers(kind);
   for (let batch = 0; batch < 100; batch++) {
-    await progress(runId, 20, 50_000);
+    await appendProgress(direct, runId, 20, 50_000);
     if ((await slowConsumers(kind)) > before)
       return (await direct.streamRevision(runStreamName(runId))) ?? -1;
   }
@@ -141,8 +100,8 @@ afterAll(async () => {
 
 describe("streams under faults", () => {
   it("database outage under open streams: error events with retryAfterMs, then recovery without loss or repetition", async () => {
-    const runId = await startRun();
-    await progress(runId, 5);
+    const runId = await startRunningRun(app, { store: direct, workerId: WORKER, leaseMs: 60_000 });
+    await appendProgress(direct, runId, 5);
     const streams = [
       {
         stream: await subscribeSse(app, RUN_EVENTS, { runId, after: null }),
@@ -162,7 +121,7 @@ describe("streams under faults", () => {
     );
 
     await app.proxy.down();
-    await progress(runId, 10);
+    await appendProgress(direct, runId, 10);
     await eventually(
       () => streams.every(({ received }) => received.errors.some((error) => error.code === "UNAVAILABLE")),
       "an error event on every stream",
@@ -190,7 +149,7 @@ describe("streams under faults", () => {
   });
 
   it("a run deleted mid-stream: an error event with NOT_FOUND, then the stream closes", async () => {
-    const runId = await startRun();
+    const runId = await startRunningRun(app, { store: direct, workerId: WORKER, leaseMs: 60_000 });
     const events = drain(await subscribeSse(app, RUN_EVENTS, { runId, after: null }), "runEvents");
     const updates = drain(await subscribeSse(app, RUN_UPDATED, { runId }), "runUpdated");
     await eventually(() => events.received.revisions.at(-1) === 2, "the run's events");
@@ -204,7 +163,7 @@ describe("streams under faults", () => {
   });
 
   it("a slow client past the buffer bound is closed, and resumes from its cursor", async () => {
-    const runId = await startRun();
+    const runId = await startRunningRun(app, { store: direct, workerId: WORKER, leaseMs: 60_000 });
     // With the events' data: the bound is on bytes the server holds (the kernel's socket buffers
     // absorb a few MB first), so the frames must be as large as the appended events.
     const paused = await subscribePaused(app, RUN_EVENTS_WITH_DATA, { runId, after: null });
@@ -224,7 +183,7 @@ describe("streams under faults", () => {
   });
 
   it("single-connection mode: a paused stream's operations are bounded and end as slow consumers", async () => {
-    const runId = await startRun();
+    const runId = await startRunningRun(app, { store: direct, workerId: WORKER, leaseMs: 60_000 });
     const url = `${app.baseUrl}/graphql/stream`;
     const token = await (await fetch(url, { method: "PUT", headers: app.headers })).text();
     const paused = await new Promise<http.IncomingMessage>((resolve, reject) => {

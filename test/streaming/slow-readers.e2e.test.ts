@@ -1,55 +1,13 @@
-import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runStreamName } from "../../src/runs/events.js";
-import { executeRunCommand } from "../../src/runs/execute.js";
 import { streamingFor } from "../../src/streaming/streaming-service.js";
+import { appendProgress, startRunningRun } from "./support/running-run.js";
 import { subscribePaused } from "./support/sse.js";
-import { chattyPipeline, gqlAs, type StreamingApp, startStreamingApp } from "./support/streaming-app.js";
+import { chattyPipeline, type StreamingApp, startStreamingApp } from "./support/streaming-app.js";
 
 const RUN_EVENTS_WITH_DATA = `subscription ($runId: ID!, $after: Int) { runEvents(runId: $runId, after: $after) { revision type data } }`;
 const ALL_EVENTS = `subscription ($after: String) { events(after: $after) { runId revision type data } }`;
 
 let app: StreamingApp;
-
-/** A run whose step is running, so that StepProgressed events can be appended straight to it. */
-async function runningRun(): Promise<string> {
-  const data = await gqlAs<{ startRun: { id: string } }>(
-    app,
-    'mutation { startRun(pipeline: "steps", input: {}) { id } }',
-  );
-  const runId = data.startRun.id;
-  const now = () => new Date().toISOString();
-  const workerId = "fanout-test";
-  await executeRunCommand(app.ctx.store, {
-    type: "ClaimRun",
-    runId,
-    now: now(),
-    workerId,
-    leaseMs: 600_000,
-    currentLeaseExpired: false,
-    maxTakeovers: 3,
-  });
-  await executeRunCommand(app.ctx.store, { type: "StartStep", runId, now: now(), workerId, stepId: "work" });
-  return runId;
-}
-
-async function progress(runId: string, count: number, bytes = 10): Promise<void> {
-  await app.ctx.store.appendToStream(
-    runStreamName(runId),
-    Array.from({ length: count }, () => ({
-      id: randomUUID(),
-      type: "StepProgressed",
-      data: {
-        stepId: "work",
-        attempt: 1,
-        progress: null,
-        message: "x".repeat(bytes),
-        at: new Date().toISOString(),
-      },
-      occurredAt: new Date(),
-    })),
-  );
-}
 
 beforeAll(async () => {
   app = await startStreamingApp({
@@ -64,10 +22,10 @@ afterAll(async () => {
 
 describe("SSE subscribers bounded in bytes", () => {
   it("40 slow readers that never read stay under 500 MB of RSS", async () => {
-    const runId = await runningRun();
+    const runId = await startRunningRun(app);
     // 60 events of 1 MB each: a reader that takes nothing would once pin hundreds of MB.
     // One event per append: the test process itself holds as little of them as it can.
-    for (let event = 0; event < 60; event++) await progress(runId, 1, 1_000_000);
+    for (let event = 0; event < 60; event++) await appendProgress(app.ctx.store, runId, 1, 1_000_000);
     const readers = await Promise.all(
       Array.from({ length: 40 }, (_, index) =>
         index % 2 === 0

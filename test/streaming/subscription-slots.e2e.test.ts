@@ -1,9 +1,8 @@
-import { randomUUID } from "node:crypto";
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runStreamName } from "../../src/runs/events.js";
-import { executeRunCommand } from "../../src/runs/execute.js";
-import { chattyPipeline, gqlAs, type StreamingApp, startStreamingApp } from "./support/streaming-app.js";
+import { appendProgress, startRunningRun } from "./support/running-run.js";
+import { chattyPipeline, type StreamingApp, startStreamingApp } from "./support/streaming-app.js";
 
 /**
  * A subscription holds one of its token's MAX_SUBSCRIPTIONS_PER_TOKEN slots for exactly as long as its
@@ -22,49 +21,6 @@ let app: StreamingApp;
 let runId: string;
 /** The run's last revision: `after` it, a stream is live at once. */
 let lastRevision: number;
-
-async function runningRun(): Promise<string> {
-  const data = await gqlAs<{ startRun: { id: string } }>(
-    app,
-    'mutation { startRun(pipeline: "steps", input: {}) { id } }',
-  );
-  const id = data.startRun.id;
-  const now = () => new Date().toISOString();
-  const workerId = "slots-test";
-  await executeRunCommand(app.ctx.store, {
-    type: "ClaimRun",
-    runId: id,
-    now: now(),
-    workerId,
-    leaseMs: 600_000,
-    currentLeaseExpired: false,
-    maxTakeovers: 3,
-  });
-  await executeRunCommand(app.ctx.store, {
-    type: "StartStep",
-    runId: id,
-    now: now(),
-    workerId,
-    stepId: "work",
-  });
-  return id;
-}
-
-/** Enough history (about 2 MB) that a client which does not read is stuck in the middle of its catch-up. */
-async function progress(id: string, count: number): Promise<void> {
-  const message = "x".repeat(1_000);
-  for (let done = 0; done < count; done += 500) {
-    await app.ctx.store.appendToStream(
-      runStreamName(id),
-      Array.from({ length: Math.min(500, count - done) }, () => ({
-        id: randomUUID(),
-        type: "StepProgressed",
-        data: { stepId: "work", attempt: 1, progress: null, message, at: new Date().toISOString() },
-        occurredAt: new Date(),
-      })),
-    );
-  }
-}
 
 type Way = "POST" | "GET";
 type Target = { kind: "runEvents" | "events" | "runUpdated"; live: boolean };
@@ -172,8 +128,8 @@ beforeAll(async () => {
     pipelines: [chattyPipeline("steps", 1, 0)],
     env: { MAX_SUBSCRIPTIONS_PER_TOKEN: String(CAP), STREAM_KEEPALIVE_MS: "5000" },
   });
-  runId = await runningRun();
-  await progress(runId, 2_000);
+  runId = await startRunningRun(app, { workerId: "slots-test" });
+  await appendProgress(app.ctx.store, runId, 2_000, 1_000);
   lastRevision = (await app.ctx.store.streamRevision(runStreamName(runId))) ?? 0;
 }, 60_000);
 
@@ -256,7 +212,7 @@ describe("a stream the server ends (maximum duration, SLOW_CONSUMER) gives its s
         STREAM_MAX_BUFFERED_BYTES: "20000",
       },
     });
-    runId = await runningRun();
+    runId = await startRunningRun(app, { workerId: "slots-test" });
     lastRevision = (await app.ctx.store.streamRevision(runStreamName(runId))) ?? 0;
   }, 60_000);
   afterAll(async () => {
@@ -272,7 +228,7 @@ describe("a stream the server ends (maximum duration, SLOW_CONSUMER) gives its s
       for (const stream of streams) stream.send();
       await Promise.all(streams.map((stream) => stream.until((text) => text.includes("retry:"))));
       for (const stream of streams.slice(1)) stream.socket.pause();
-      await progress(runId, 100);
+      await appendProgress(app.ctx.store, runId, 100, 1_000);
       lastRevision = (await app.ctx.store.streamRevision(runStreamName(runId))) ?? 0;
       await streams[0]?.until((text) => text.includes("event: complete"), 3_000);
       expect(streams[0]?.got.text).toContain("event: complete");
