@@ -1,10 +1,13 @@
 import { createRequire } from "node:module";
-import { defineConfig, type TestProjectInlineConfiguration } from "vitest/config";
+import { configDefaults, defineConfig, type TestProjectInlineConfiguration } from "vitest/config";
 
 /**
  * One project per tier, chosen by file suffix: `*.unit.test.ts` (pure), `*.int.test.ts` (real
  * PostgreSQL), `*.e2e.test.ts` (real HTTP/SSE, child processes). The global setup starts one embedded
  * PostgreSQL for the whole run and hands its URL to every project through `provide`/`inject`.
+ * `*.alone.e2e.test.ts` measure the process's own latency under a load they make themselves: another
+ * test file beside them on these two cores would measure that file instead, so `npm test` runs them
+ * in a second vitest run of their own (`e2e-alone`).
  */
 
 // graphql ships both index.js and index.mjs; Node (and so every externalized package: Yoga, Pothos)
@@ -46,7 +49,13 @@ export default defineConfig({
       // Pools, listeners and embedded servers are per process; forks keep one file's leftovers from the next.
       tier("int", { pool: "forks", testTimeout: 60_000, hookTimeout: 60_000 }),
       // These spawn servers and workers as child processes and install signal handlers.
-      tier("e2e", { pool: "forks", testTimeout: 120_000, hookTimeout: 120_000 }),
+      tier("e2e", {
+        pool: "forks",
+        testTimeout: 120_000,
+        hookTimeout: 120_000,
+        exclude: [...configDefaults.exclude, "test/**/*.alone.e2e.test.ts"],
+      }),
+      tier("alone.e2e", { name: "e2e-alone", pool: "forks", testTimeout: 120_000, hookTimeout: 120_000 }),
     ],
   },
 });
