@@ -2,11 +2,11 @@
 // same layout as src/, so `npm start` runs plain JavaScript instead of transpiling ~200 files through
 // tsx's loader at every start. File by file and not one bundle: step threads load
 // `worker/step-thread.js` and pipeline modules by their own URLs, which a bundle would not have.
-// Takes well under a second; run by `npm start`, `npm run serve|worker|admin` before they start.
-import { mkdir, readdir, rename, writeFile } from "node:fs/promises";
+// Takes well under a second; run by `npm install` (prepare) and by `npm start`, `npm run
+// serve|worker|admin` before they start, which then find it up to date and skip it (a stat per file).
+import { mkdir, readdir, rename, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const src = path.join(root, "src");
@@ -25,9 +25,19 @@ async function sources(dir) {
   return nested.flat();
 }
 
+// Up to date when the stamp written after the last build is newer than every source and this script.
+const STAMP = path.join(root, ".build", ".built");
+const files = await sources(src);
+const mtimeOf = async (file) => (await stat(file).catch(() => null))?.mtimeMs ?? Number.POSITIVE_INFINITY;
+const stampedAt = (await stat(STAMP).catch(() => null))?.mtimeMs ?? 0;
+const newest = Math.max(...(await Promise.all([...files, fileURLToPath(import.meta.url)].map(mtimeOf))));
+if (newest < stampedAt) process.exit(0);
+
+const { build } = await import("esbuild");
+
 const result = await build({
   absWorkingDir: root,
-  entryPoints: await sources(src),
+  entryPoints: files,
   outbase: "src",
   outdir: ".build",
   bundle: false,
@@ -48,6 +58,7 @@ try {
       await rename(temporary, file.path);
     }),
   );
+  await writeFile(STAMP, `${new Date().toISOString()}\n`);
 } catch (error) {
   // A read-only install (the Docker image runs as `node` over root's files) uses the build made at install.
   if (error.code !== "EACCES" && error.code !== "EROFS") throw error;
