@@ -4,12 +4,13 @@ import { readFile } from "node:fs/promises";
 import pg from "pg";
 import { afterAll, beforeAll, describe, test } from "vitest";
 import { createPrismaClient, type PrismaClient } from "../../src/db/prisma.js";
-import { InvalidPositionError, type NewEvent } from "../../src/event-store/event-store.js";
+import { InvalidPositionError } from "../../src/event-store/event-store.js";
 import { PostgresEventStore } from "../../src/event-store/postgres/postgres-event-store.js";
 import { SEQUENCER_HOLD_LIMIT_MS } from "../../src/event-store/postgres/schema.js";
 import { normalizeCheckpoint, readCheckpoint } from "../../src/projections/checkpoints.js";
 import { createTestDatabase, embeddedAdminUrl, type TestDatabase } from "../support/database.js";
 import {
+  appendInTransaction,
   assertIncreasingPositions,
   newEvent,
   newEvents,
@@ -20,21 +21,6 @@ import {
 } from "./support.js";
 
 const LEGACY_SCHEMA = new URL("./fixtures/legacy-event-store.sql", import.meta.url);
-
-/** rs_append_batch as the store calls it, inside a transaction the test controls. */
-async function appendIn(client: pg.ClientBase, stream: string, events: NewEvent[]): Promise<void> {
-  const appends = [
-    {
-      stream,
-      expect: "any",
-      events: events.map((event) => ({ ...event, metadata: {}, occurredAt: event.occurredAt.toISOString() })),
-    },
-  ];
-  const { rows } = await client.query<{ status: string }>("SELECT status FROM rs_append_batch($1::jsonb)", [
-    JSON.stringify(appends),
-  ]);
-  assert.equal(rows[0]?.status, "ok");
-}
 
 const hex = (value: string | bigint) => BigInt(value).toString(16).padStart(16, "0");
 
@@ -58,10 +44,10 @@ describe("a store written before the sequencer (positions = transaction id, seq)
     try {
       for (let round = 0; round < 5; round++) {
         await a.query("BEGIN");
-        await appendIn(a, `${prefix}a`, [newEvent()]);
+        await appendInTransaction(a, `${prefix}a`, [newEvent()]);
         await b.query("BEGIN");
-        await appendIn(b, `${prefix}b`, [newEvent()]);
-        await appendIn(a, `${prefix}a`, newEvents(2));
+        await appendInTransaction(b, `${prefix}b`, [newEvent()]);
+        await appendInTransaction(a, `${prefix}a`, newEvents(2));
         await b.query("COMMIT");
         await a.query("COMMIT");
       }
@@ -152,7 +138,7 @@ describe("the sequencer", () => {
     await slow.connect();
     const slowEvent = newEvent();
     await slow.query("BEGIN");
-    await appendIn(slow, `${prefix}slow`, [slowEvent]);
+    await appendInTransaction(slow, `${prefix}slow`, [slowEvent]);
     const behind = newEvent();
     const behindStarted = performance.now();
     const behindAppend = store.appendToStream(`${prefix}behind`, [behind]);
@@ -173,7 +159,7 @@ describe("the sequencer", () => {
     stuck.on("error", () => undefined);
     await stuck.connect();
     await stuck.query("BEGIN");
-    await appendIn(stuck, `${prefix}stuck`, [newEvent()]);
+    await appendInTransaction(stuck, `${prefix}stuck`, [newEvent()]);
     const after = newEvent();
     const started = performance.now();
     await store.appendToStream(`${prefix}after`, [after]);

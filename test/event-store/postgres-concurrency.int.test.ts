@@ -1,15 +1,14 @@
 import assert from "node:assert/strict";
-import type pg from "pg";
 import { afterAll, beforeAll, describe, test } from "vitest";
 import {
   DuplicateEventIdError,
-  type NewEvent,
   type StoredEvent,
   WrongExpectedRevisionError,
 } from "../../src/event-store/event-store.js";
 import { PostgresEventStore } from "../../src/event-store/postgres/postgres-event-store.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import {
+  appendInTransaction,
   assertIncreasingPositions,
   newEvent,
   newEvents,
@@ -32,25 +31,6 @@ afterAll(async () => {
 
 const random = (max: number) => Math.floor(Math.random() * max);
 
-/** rs_append_batch inside a transaction we control, so it can commit late (or never). */
-async function appendInOpenTransaction(
-  client: pg.PoolClient,
-  stream: string,
-  events: NewEvent[],
-): Promise<void> {
-  const appends = [
-    {
-      stream,
-      expect: "any",
-      events: events.map((event) => ({ ...event, metadata: {}, occurredAt: event.occurredAt.toISOString() })),
-    },
-  ];
-  const { rows } = await client.query<{ status: string }>("SELECT status FROM rs_append_batch($1::jsonb)", [
-    JSON.stringify(appends),
-  ]);
-  assert.equal(rows[0]?.status, "ok");
-}
-
 describe("many concurrent writers, some committing late or rolling back", () => {
   test("an all-streams subscriber sees every committed event once, in a consistent order", async () => {
     const prefix = uniqueName("conc-");
@@ -71,7 +51,7 @@ describe("many concurrent writers, some committing late or rolling back", () => 
         const client = await db.pool.connect();
         try {
           await client.query("BEGIN");
-          await appendInOpenTransaction(client, stream, events);
+          await appendInTransaction(client, stream, events);
           // Hold the transaction (its sequence numbers taken) while others commit around it.
           await sleep(2 + random(150));
           if (Math.random() < 0.25) {

@@ -1,4 +1,6 @@
+import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
+import type pg from "pg";
 import type { EventStore, NewEvent, StoredEvent } from "../../src/event-store/event-store.js";
 
 /** A unique name per test, so suites can share one store (and one server) without seeing each other. */
@@ -114,4 +116,26 @@ export function assertIncreasingPositions(events: StoredEvent[]): void {
       throw new Error(`position ${current.position} at ${index} does not follow ${previous.position}`);
     }
   }
+}
+
+/**
+ * rs_append_batch as the PostgreSQL store calls it, inside a transaction the test controls, so that the
+ * append can commit late, roll back, or stall while holding what an append holds.
+ */
+export async function appendInTransaction(
+  client: pg.ClientBase,
+  stream: string,
+  events: NewEvent[],
+): Promise<void> {
+  const appends = [
+    {
+      stream,
+      expect: "any",
+      events: events.map((event) => ({ ...event, metadata: {}, occurredAt: event.occurredAt.toISOString() })),
+    },
+  ];
+  const { rows } = await client.query<{ status: string }>("SELECT status FROM rs_append_batch($1::jsonb)", [
+    JSON.stringify(appends),
+  ]);
+  assert.equal(rows[0]?.status, "ok");
 }
