@@ -9,33 +9,11 @@
  */
 import { writeFile } from "node:fs/promises";
 import { Session } from "node:inspector/promises";
-import { startHttpServer } from "../../src/api/http-server.js";
-import { openAppContext } from "../../src/app/app-context.js";
-import { createApiToken } from "../../src/auth/token-store.js";
-import { loadConfig } from "../../src/config/config.js";
-import { createLogger } from "../../src/config/logger.js";
 import { streamingMetrics } from "../../src/streaming/metrics.js";
+import { startBenchServer } from "../support/bench-server.js";
 import { serveParent } from "./child.js";
 
-const overrides = JSON.parse(process.env.BENCH_SERVER_ENV ?? "{}") as Record<string, string>;
-const config = loadConfig({
-  NODE_ENV: "production",
-  LOG_LEVEL: "warn",
-  HOST: "127.0.0.1",
-  RUN_WORKER: "false",
-  ...overrides,
-  DATABASE_URL: process.env.DATABASE_URL,
-  PORT: "0",
-});
-const ctx = await openAppContext(config, createLogger(config.LOG_LEVEL, "bench-server"));
-ctx.projections.start();
-// Before the server starts: in production a server without any token refuses to start.
-const { secret } = await createApiToken(ctx.prisma, {
-  workspaceId: "default",
-  role: "viewer",
-  name: "bench",
-});
-const server = await startHttpServer(ctx, { closeGraceMs: 200 });
+const { ctx, server, secret } = await startBenchServer("bench-server", "viewer", { RUN_WORKER: "false" });
 
 let profiler: Session | null = null;
 const gc = (globalThis as { gc?: () => void }).gc;

@@ -8,13 +8,9 @@
  * Environment: DATABASE_URL, plus BENCH_SERVER_ENV (JSON) with config overrides.
  */
 import { monitorEventLoopDelay } from "node:perf_hooks";
-import { startHttpServer } from "../../src/api/http-server.js";
-import { openAppContext } from "../../src/app/app-context.js";
-import { createApiToken } from "../../src/auth/token-store.js";
-import { loadConfig } from "../../src/config/config.js";
-import { createLogger } from "../../src/config/logger.js";
 import { startWorker } from "../../src/worker/start-worker.js";
 import { serveParent } from "../fanout/child.js";
+import { startBenchServer } from "../support/bench-server.js";
 
 export interface SoakSample {
   /** Seconds since the server was ready. */
@@ -27,24 +23,7 @@ export interface SoakSample {
   delayMax: number;
 }
 
-const overrides = JSON.parse(process.env.BENCH_SERVER_ENV ?? "{}") as Record<string, string>;
-const config = loadConfig({
-  NODE_ENV: "production",
-  LOG_LEVEL: "warn",
-  HOST: "127.0.0.1",
-  ...overrides,
-  DATABASE_URL: process.env.DATABASE_URL,
-  PORT: "0",
-});
-const ctx = await openAppContext(config, createLogger(config.LOG_LEVEL, "soak-server"));
-ctx.projections.start();
-// Before the server starts: in production a server without any token refuses to start.
-const { secret } = await createApiToken(ctx.prisma, {
-  workspaceId: "default",
-  role: "operator",
-  name: "soak",
-});
-const server = await startHttpServer(ctx, { closeGraceMs: 200 });
+const { ctx, server, secret } = await startBenchServer("soak-server", "operator");
 const worker = await startWorker(ctx);
 
 const delay = monitorEventLoopDelay({ resolution: 10 });
