@@ -17,7 +17,12 @@ export const streamingMetrics = {
   }),
   liveFeeds: new Gauge({
     name: "runstream_stream_live_feeds",
-    help: "Store subscriptions shared by the subscribers of one stream (one per followed stream)",
+    help: "Live feeds shared by the subscribers of one stream (one per followed stream)",
+    registers: [metricsRegistry],
+  }),
+  storeSubscriptions: new Gauge({
+    name: "runstream_stream_store_subscriptions",
+    help: "Store subscriptions shared by the live feeds of every followed run (one while any is followed)",
     registers: [metricsRegistry],
   }),
   feedEventsRead: new Counter({

@@ -1,5 +1,6 @@
 import type { EventStore, StoredEvent } from "../event-store/event-store.js";
 import { RUN_STREAM_PREFIX, runStreamName } from "../runs/events.js";
+import type { StreamDemux } from "./stream-demux.js";
 
 /**
  * What a stream of events looks like to the streaming core, whatever it is (one run, or all runs):
@@ -24,11 +25,16 @@ export interface StreamSource<Cursor> {
   exists?(): Promise<boolean>;
 }
 
-/** One run's stream; cursor = revision (-1 before the first event). */
+/**
+ * One run's stream; cursor = revision (-1 before the first event). Followed live through `demux`
+ * (one store subscription shared by every followed run) when given, else by a store subscription
+ * of its own.
+ */
 export function runEventSource(
   store: EventStore,
   runId: string,
   exists?: () => Promise<boolean>,
+  demux?: StreamDemux,
 ): StreamSource<number> {
   const streamName = runStreamName(runId);
   return {
@@ -37,7 +43,10 @@ export function runEventSource(
     cursorOf: (event) => event.revision,
     isAfter: (a, b) => a > b,
     read: (after, maxCount) => store.readStream(streamName, { after, maxCount }),
-    follow: (after, signal) => store.subscribeToStream(streamName, { after, signal }),
+    follow: (after, signal) =>
+      demux
+        ? demux.follow(streamName, after, signal)
+        : store.subscribeToStream(streamName, { after, signal }),
     exists,
   };
 }

@@ -1,9 +1,12 @@
+import DataLoader from "dataloader";
 import type { AppContext } from "../app/app-context.js";
+import { RUN_STREAM_PREFIX } from "../runs/events.js";
 import { FanoutHub } from "./fanout/fanout-hub.js";
 import { type FollowOptions, followStream, type StreamItem } from "./follow-stream.js";
 import { StreamHub } from "./live-feed.js";
 import { RunWorkspaces } from "./run-workspaces.js";
-import type { StreamSource } from "./stream-source.js";
+import { StreamDemux } from "./stream-demux.js";
+import { runEventSource, type StreamSource } from "./stream-source.js";
 
 /**
  * The streaming core as the API uses it: one hub of live feeds per application context (per
@@ -14,6 +17,13 @@ export class StreamingService {
   readonly workspaces: RunWorkspaces;
   /** The SSE fan-out (distinct-connections runEvents and events): one execution per event and group. */
   readonly fanout: FanoutHub;
+  /** One store subscription for the live feeds of all runs, demultiplexed by stream. */
+  readonly runStreams: StreamDemux;
+  /**
+   * Whether a run is in the read model, asked by every followed run's live feed at the same moment
+   * (the hub's one timer): the asks of one moment go to the database as one query.
+   */
+  readonly runInReadModel: DataLoader<string, boolean>;
 
   constructor(private readonly app: AppContext) {
     const config = app.config;
@@ -24,6 +34,17 @@ export class StreamingService {
       logger: app.logger.child({ component: "streaming" }),
     });
     this.workspaces = new RunWorkspaces(app.store);
+    this.runStreams = new StreamDemux(app.store, RUN_STREAM_PREFIX, {
+      logger: app.logger.child({ component: "streaming" }),
+    });
+    this.runInReadModel = new DataLoader(
+      async (ids) => {
+        const rows = await app.prisma.run.findMany({ where: { id: { in: [...ids] } }, select: { id: true } });
+        const found = new Set(rows.map((row) => row.id));
+        return ids.map((id) => found.has(id));
+      },
+      { cache: false, maxBatchSize: 1_000 },
+    );
     this.fanout = new FanoutHub(this.hub, this.workspaces, {
       maxBufferedEvents: config.STREAM_MAX_BUFFERED_EVENTS,
       maxBufferedBytes: config.STREAM_MAX_BUFFERED_BYTES,
@@ -34,6 +55,11 @@ export class StreamingService {
       retryInitialMs: config.STREAM_RETRY_INITIAL_MS,
       retryMaxMs: config.STREAM_RETRY_MAX_MS,
     });
+  }
+
+  /** One run's events, followed live through the shared run-streams subscription. */
+  runSource(runId: string, exists?: () => Promise<boolean>): StreamSource<number> {
+    return runEventSource(this.app.store, runId, exists, this.runStreams);
   }
 
   follow<Cursor>(

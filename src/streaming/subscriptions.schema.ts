@@ -12,7 +12,7 @@ import type { StreamItem } from "./follow-stream.js";
 import { followRunUpdates, type RunTick } from "./run-updates.js";
 import { recordCursor } from "./stream-cursors.js";
 import { streamItemError } from "./stream-errors.js";
-import { allRunEventsSource, runEventSource } from "./stream-source.js";
+import { allRunEventsSource } from "./stream-source.js";
 import { streamingFor } from "./streaming-service.js";
 import { untilTerminalEvent } from "./until-terminal.js";
 import { visibleEvents } from "./visible-events.js";
@@ -29,9 +29,9 @@ function runExists(ctx: Context, runId: string): () => Promise<boolean> {
   let seen = false;
   let firstPosition: string | null = null;
   return async () => {
-    const row = await ctx.app.prisma.run.findUnique({ where: { id: runId }, select: { id: true } });
-    if (row) seen = true;
-    if (row || seen) return row !== null;
+    const found = await streamingFor(ctx.app).runInReadModel.load(runId);
+    if (found) seen = true;
+    if (found || seen) return found;
     // Never seen: a brand-new run the projections have not reached yet, or one deleted since. It is
     // gone only if the projections already applied its first event.
     firstPosition ??=
@@ -125,8 +125,8 @@ builder.subscriptionField("runEvents", (t) =>
       const resumed = header && /^\d{1,15}$/.test(header) ? Number(header) : -1;
       const head = (await ctx.app.store.streamRevision(runStreamName(args.runId))) ?? -1;
       const after = Math.min(Math.max(args.after ?? -1, resumed), head);
-      const source = runEventSource(ctx.app.store, args.runId, runExists(ctx, args.runId));
       const streaming = streamingFor(ctx.app);
+      const source = streaming.runSource(args.runId, runExists(ctx, args.runId));
       const cursorText = (cursor: unknown) => String(cursor);
       const stream = { kind: "runEvents", source, after, cursorText, workspaceId: null } as const;
       // The SSE fan-out does not know untilTerminal: such a stream is served by Yoga (below).
@@ -177,9 +177,10 @@ builder.subscriptionField("runUpdated", (t) =>
     args: { runId: t.arg.id({ required: true }) },
     subscribe: async (_root, args, ctx: Context) => {
       await assertRunVisible(ctx, args.runId);
-      const source = runEventSource(ctx.app.store, args.runId, runExists(ctx, args.runId));
+      const streaming = streamingFor(ctx.app);
+      const source = streaming.runSource(args.runId, runExists(ctx, args.runId));
       return closableStream(
-        (signal) => followRunUpdates(ctx.app, streamingFor(ctx.app), source, signal),
+        (signal) => followRunUpdates(ctx.app, streaming, source, signal),
         ctx.request?.signal,
       );
     },

@@ -4,11 +4,12 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, it } from "vitest";
 import type { StoredEvent } from "../../src/event-store/event-store.js";
 import { PostgresEventStore } from "../../src/event-store/postgres/postgres-event-store.js";
-import { runStreamName } from "../../src/runs/events.js";
+import { RUN_STREAM_PREFIX, runStreamName } from "../../src/runs/events.js";
 import { type FollowOptions, followStream, type StreamItem } from "../../src/streaming/follow-stream.js";
 import { StreamHub } from "../../src/streaming/live-feed.js";
 import { streamingMetrics } from "../../src/streaming/metrics.js";
-import { allRunEventsSource, runEventSource } from "../../src/streaming/stream-source.js";
+import { StreamDemux } from "../../src/streaming/stream-demux.js";
+import { allRunEventsSource, runEventSource, type StreamSource } from "../../src/streaming/stream-source.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { type FaultyProxy, startFaultyProxy } from "./support/tcp-proxy.js";
 
@@ -16,6 +17,7 @@ let db: TestDatabase;
 let proxy: FaultyProxy;
 let pool: pg.Pool;
 let store: PostgresEventStore;
+let demux: StreamDemux;
 const hub = new StreamHub({ retryInitialMs: 20, retryMaxMs: 200, existsCheckMs: 50 });
 
 const options = (signal: AbortSignal, overrides: Partial<FollowOptions> = {}): FollowOptions => ({
@@ -66,6 +68,7 @@ beforeAll(async () => {
   pool = new pg.Pool({ connectionString: proxy.urlFor(db.url), max: 10, connectionTimeoutMillis: 1_000 });
   pool.on("error", () => undefined);
   store = await PostgresEventStore.create(pool, { pollIntervalMs: 100 });
+  demux = new StreamDemux(store, RUN_STREAM_PREFIX);
 });
 
 afterAll(async () => {
@@ -76,7 +79,14 @@ afterAll(async () => {
   await db.drop();
 });
 
-describe("followStream", () => {
+type RunSource = (runId: string, exists?: () => Promise<boolean>) => StreamSource<number>;
+/** Every run-stream behaviour holds whichever way the live feed follows the store. */
+const liveFollowers: [string, RunSource][] = [
+  ["a store subscription of its own", (runId, exists) => runEventSource(store, runId, exists)],
+  ["the shared run-streams subscription", (runId, exists) => runEventSource(store, runId, exists, demux)],
+];
+
+describe.each(liveFollowers)("followStream, live through %s", (_how, runSource) => {
   it("catches up then goes live without gap or repeat while events are appended, on one shared feed", async () => {
     const runId = randomUUID();
     await append(runId, 120);
@@ -93,7 +103,7 @@ describe("followStream", () => {
       const start = ((index * 37) % 150) - 1;
       const controller = new AbortController();
       const items = await collect(
-        followStream(hub, runEventSource(store, runId), start, options(controller.signal)),
+        followStream(hub, runSource(runId), start, options(controller.signal)),
         lastRevision(total - 1),
       );
       controller.abort();
@@ -134,7 +144,7 @@ describe("followStream", () => {
     const controller = new AbortController();
     const stream = followStream(
       hub,
-      runEventSource(store, runId),
+      runSource(runId),
       -1,
       options(controller.signal, { maxBufferedEvents: 5 }),
     );
@@ -155,7 +165,7 @@ describe("followStream", () => {
     assert.ok(revisions(rest).length <= 6, `${revisions(rest).length} events after going live`);
     const delivered = [...revisions(first), ...revisions(rest)];
     const resumed = await collect(
-      followStream(hub, runEventSource(store, runId), delivered.at(-1) ?? -1, options(controller.signal)),
+      followStream(hub, runSource(runId), delivered.at(-1) ?? -1, options(controller.signal)),
       lastRevision(21),
     );
     controller.abort();
@@ -173,7 +183,7 @@ describe("followStream", () => {
         ?.value ?? 0;
     const before = await gauge();
     const controller = new AbortController();
-    const stream = followStream(hub, runEventSource(store, runId), -1, options(controller.signal));
+    const stream = followStream(hub, runSource(runId), -1, options(controller.signal));
     await collect(stream, lastRevision(0));
     const pending = stream.next();
     assert.equal(await gauge(), before + 1);
@@ -191,7 +201,7 @@ describe("followStream", () => {
     const started = Date.now();
     for await (const item of followStream(
       hub,
-      runEventSource(store, runId),
+      runSource(runId),
       -1,
       options(new AbortController().signal, { maxDurationMs: 200 }),
     )) {
@@ -208,7 +218,7 @@ describe("followStream", () => {
     let exists = true;
     const stream = followStream(
       hub,
-      runEventSource(store, runId, async () => exists),
+      runSource(runId, async () => exists),
       -1,
       options(new AbortController().signal),
     );
@@ -226,12 +236,7 @@ describe("followStream", () => {
     const writerPool = new pg.Pool({ connectionString: db.url, max: 2 });
     const writer = await PostgresEventStore.create(writerPool);
     const subscribers = [-1, 2, 4].map((start) => {
-      const stream = followStream(
-        hub,
-        runEventSource(store, runId),
-        start,
-        options(new AbortController().signal),
-      );
+      const stream = followStream(hub, runSource(runId), start, options(new AbortController().signal));
       return { start, stream, items: [] as StreamItem[] };
     });
     const pulls = subscribers.map(async (subscriber) => {
@@ -270,6 +275,42 @@ describe("followStream", () => {
         revisions(subscriber.items),
         Array.from({ length: 14 - subscriber.start }, (_, offset) => subscriber.start + 1 + offset),
       );
+    }
+  });
+});
+
+describe("StreamHub", () => {
+  it("checks that the subjects of all its feeds exist at the same moment (one batch for the database)", async () => {
+    const runs = Array.from({ length: 40 }, () => randomUUID());
+    await Promise.all(runs.map((runId) => append(runId, 1)));
+    const checkingHub = new StreamHub({ retryInitialMs: 20, retryMaxMs: 200, existsCheckMs: 100 });
+    // A macrotask counter: checks made in one timer callback all see the same turn.
+    let turn = 0;
+    const ticking = setInterval(() => turn++, 1);
+    const turnsChecked: number[][] = runs.map(() => []);
+    const controller = new AbortController();
+    try {
+      const streams = runs.map((runId, index) =>
+        followStream(
+          checkingHub,
+          runEventSource(store, runId, async () => {
+            turnsChecked[index]?.push(turn);
+            return true;
+          }),
+          -1,
+          options(controller.signal),
+        ),
+      );
+      await Promise.all(streams.map((stream) => collect(stream, lastRevision(0))));
+      await new Promise((resolve) => setTimeout(resolve, 350));
+      const rounds = turnsChecked.map((turns) => turns.length);
+      assert.ok(Math.min(...rounds) >= 2, `checked ${rounds.join(",")} times`);
+      for (let round = 0; round < 2; round++)
+        assert.equal(new Set(turnsChecked.map((turns) => turns[round])).size, 1, `round ${round}`);
+    } finally {
+      clearInterval(ticking);
+      controller.abort();
+      checkingHub.close();
     }
   });
 });
