@@ -57,6 +57,11 @@ describe("SSE fan-out", () => {
     // Everything stored up to now (revisions 0..2), then live.
     const caughtUp = await Promise.all([messages(same[0] as SseStream, 3), messages(other, 1)]);
     expect(caughtUp[0].map((frame) => frame.id)).toEqual(["0", "1", "2"]);
+    // Each subscriber's body ends with its connection: one socket write per event, no chunk framing.
+    for (const stream of [...same, other]) {
+      expect(stream.headers.get("transfer-encoding")).toBeNull();
+      expect(stream.headers.get("connection")).toBe("close");
+    }
     await appendProgress(app.ctx.store, runId, 3);
     const [a, b, c] = await Promise.all([
       messages(same[0] as SseStream, 3),

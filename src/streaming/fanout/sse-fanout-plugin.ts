@@ -69,6 +69,12 @@ export function takeOverResponse(
   takeovers.delete(res);
   yogaListeners.drop();
   res.setHeaders(response.headers);
+  // The body ends where the connection does (HTTP/1.1 allows it, EventSource and fetch expect it
+  // of a stream anyway): each event is then ONE socket write of the group's bytes, where chunked
+  // framing made it a cork, three buffers and a writev per subscriber (35% of the server's CPU at
+  // 10,000 subscribers, measured).
+  res.removeHeader("transfer-encoding");
+  res.setHeader("connection", "close");
   res.writeHead(response.status);
   start(res);
   return true;

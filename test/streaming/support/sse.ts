@@ -7,6 +7,7 @@ export type SseFrame =
 
 export interface SseStream {
   status: number;
+  headers: Headers;
   frames: AsyncGenerator<SseFrame>;
   /** Cuts the connection (as a client that goes away). */
   close(): void;
@@ -22,6 +23,7 @@ export async function openSse(url: string, init: RequestInit = {}): Promise<SseS
   });
   return {
     status: response.status,
+    headers: response.headers,
     frames: response.body
       ? parseFrames(response.body, controller.signal)
       : parseFrames(new ReadableStream(), controller.signal),
@@ -128,6 +130,11 @@ export function subscribePaused(
       resolve({
         resume: () => ({
           status: response.statusCode ?? 0,
+          headers: new Headers(
+            Object.entries(response.headers).flatMap(([name, value]) =>
+              value === undefined ? [] : [[name, String(value)] as [string, string]],
+            ),
+          ),
           frames: parseFrames(Readable.toWeb(response) as ReadableStream<Uint8Array>),
           close: () => request.destroy(),
         }),
