@@ -29,6 +29,7 @@ import {
   figure,
   numberParam,
   param,
+  summarizeLatencies,
 } from "./harness.js";
 
 const NAME = "fanout";
@@ -414,6 +415,7 @@ async function manyRuns(
     const chains = new Map<RunWriter, Promise<void>>();
     let inFlight = 0;
     let appended = 0;
+    const appendMs: number[] = [];
     const started = performance.now();
     const phase = await measure(
       server,
@@ -426,7 +428,12 @@ async function manyRuns(
           const k = first + Math.floor(i / runs);
           inFlight++;
           const done = (chains.get(writer) ?? Promise.resolve())
-            .then(() => writer.progress([stamp(k)]))
+            .then(async () => {
+              // The append's own time is part of every delivery's: reported beside it.
+              const called = performance.now();
+              await writer.progress([stamp(k)]);
+              appendMs.push(performance.now() - called);
+            })
             .finally(() => {
               inFlight--;
               appended++;
@@ -446,11 +453,15 @@ async function manyRuns(
       `${subscribers} subscribers over ${runs} runs (${achieved.toFixed(0)} events/s appended)`,
       phase,
     );
+    const appends = summarizeLatencies(appendMs);
+    env.log(`appends (commit, in the bench process): p50 ${ms(appends.p50)} p99 ${ms(appends.p99)}`);
     warnIfIncomplete(env, `${subscribers} subscribers over ${runs} runs`, phase);
     const detail = {
       ...phaseDetail(phase, subscribers, total),
       runs,
       appendedPerSecond: Math.round(achieved),
+      appendP50Ms: Math.round(appends.p50),
+      appendP99Ms: Math.round(appends.p99),
     };
     return [
       figure({
