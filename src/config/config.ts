@@ -28,7 +28,10 @@ const ConfigSchema = z.object({
   STREAM_MAX_DURATION_MS: z.coerce.number().int().positive().default(3_600_000),
   STREAM_KEEPALIVE_MS: z.coerce.number().int().positive().default(10_000),
   STREAM_MAX_BUFFERED_EVENTS: z.coerce.number().int().positive().default(1_000),
-  /** Bytes written to one SSE subscriber and not yet taken by its client; over it: SLOW_CONSUMER. */
+  /**
+   * Bytes written to one SSE subscriber that the server still holds (past what the kernel's socket
+   * buffers took in, tens of MB on loopback); over it: SLOW_CONSUMER.
+   */
   STREAM_MAX_BUFFERED_BYTES: z.coerce.number().int().positive().default(1_048_576),
   /** The same, summed over every subscriber of the process. */
   STREAM_MAX_BUFFERED_BYTES_TOTAL: z.coerce.number().int().positive().default(268_435_456),

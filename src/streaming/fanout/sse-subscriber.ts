@@ -1,4 +1,5 @@
 import type { ServerResponse } from "node:http";
+import type { Writable } from "node:stream";
 import { type CatchUpState, catchUp } from "../follow-stream.js";
 import { streamingMetrics } from "../metrics.js";
 import type { FanoutGroup, GroupMember } from "./fanout-group.js";
@@ -39,6 +40,8 @@ export class SseSubscriber implements GroupMember, HubMember, CatchUpState {
   private durationTimer: NodeJS.Timeout | undefined;
   private drained: (() => void) | null = null;
   private res: ServerResponse | null = null;
+  /** Where frames are written: the response's socket (or the response, see `start`). */
+  private out: Writable | null = null;
   /** Until `start`: what it needs (then only the group's representative plan is kept). */
   private plan: FanoutPlan | null;
   private group!: FanoutGroup;
@@ -62,7 +65,13 @@ export class SseSubscriber implements GroupMember, HubMember, CatchUpState {
     this.res = res;
     const limits = this.hub.limits;
     res.on("close", () => this.release());
-    res.on("drain", () => {
+    // The frames go to the socket itself once the headers are out: a response's own write corks
+    // the socket and uncorks it on the next tick (a quarter of the CPU of 5,000 subscribers,
+    // measured). `res.socket` is null while an earlier response on the same connection is still
+    // being written (pipelining): then the response's writes keep the order.
+    res.flushHeaders();
+    this.out = res.socket ?? res;
+    this.out.on("drain", () => {
       this.waiting = 0;
       this.account();
       this.drained?.();
@@ -200,7 +209,7 @@ export class SseSubscriber implements GroupMember, HubMember, CatchUpState {
     }
     if (!this.group.plan.source.isAfter(cursor, this.cursor)) return false;
     this.cursor = cursor;
-    if (this.res?.writableNeedDrain) this.waiting++;
+    if (this.out?.writableNeedDrain) this.waiting++;
     this.write(frame);
     if (
       this.counted > limits.maxBufferedBytes ||
@@ -246,13 +255,13 @@ export class SseSubscriber implements GroupMember, HubMember, CatchUpState {
   }
 
   private write(chunk: Buffer): void {
-    this.res?.write(chunk);
+    this.out?.write(chunk);
     this.wrote = true;
     this.account();
   }
 
   private account(): void {
-    const now = this.closed ? 0 : (this.res?.writableLength ?? 0);
+    const now = this.closed ? 0 : (this.out?.writableLength ?? 0);
     this.hub.bufferedBytes += now - this.counted;
     this.counted = now;
   }
