@@ -56,7 +56,17 @@ export class BenchServer {
 
   /** The bare server only: one frame stamped `t`/`k` written to every stream. */
   async broadcast(k: number): Promise<void> {
-    await this.child.request("broadcasted", { type: "broadcast", k, t: Date.now() });
+    await this.child.request("broadcasted", { type: "broadcast", k });
+  }
+
+  /** The bare server only: `rounds` events per run, `rate` events/s in all, driven by the server. */
+  async runLoad(runIds: string[], first: number, rounds: number, rate: number): Promise<void> {
+    const seconds = (runIds.length * rounds) / rate;
+    await this.child.request(
+      "run-loaded",
+      { type: "run-load", runIds, first, rounds, rate },
+      seconds * 1_000 + 60_000,
+    );
   }
 
   memory(): Promise<ServerMemory> {
