@@ -28,8 +28,8 @@ const server = http.createServer((req, res) => {
     res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
     res.write(":\n\n");
     streams.add(res);
-    let ofRun = byRun.get(runId);
-    if (!ofRun) byRun.set(runId, (ofRun = new Set()));
+    const ofRun = byRun.get(runId) ?? new Set<http.ServerResponse>();
+    byRun.set(runId, ofRun);
     ofRun.add(res);
     res.on("close", () => {
       streams.delete(res);
