@@ -340,7 +340,7 @@ async function run(env: BenchEnv): Promise<BenchFigure[]> {
     }
     store ??= await PostgresEventStore.create(db.pool);
     try {
-      figures.push(...(await manyRuns(env, db, store, clients, bare)));
+      figures.push(...(await manyRuns(env, db, store, clients)));
     } catch (error) {
       // Reported, not fatal: the single-run figures above stand on their own.
       env.log(`NOT MEASURED: many runs: ${(error as Error).message}`);
@@ -412,7 +412,6 @@ async function manyRuns(
   db: BenchDatabase,
   store: PostgresEventStore,
   clients: BenchClients,
-  bare: Bare,
 ): Promise<BenchFigure[]> {
   const runs = numberParam(env, NAME, "runs", 2_000);
   const subscribers = numberParam(env, NAME, "runSubscribers", 10_000);
