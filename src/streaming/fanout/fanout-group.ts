@@ -1,4 +1,3 @@
-import { type ExecutionResult, execute } from "graphql";
 import { createMaskError, UNEXPECTED_ERROR_MESSAGE } from "../../api/errors.js";
 import { EventStoreUnavailableError, type StoredEvent } from "../../event-store/event-store.js";
 import type { StreamItem } from "../follow-stream.js";
@@ -7,6 +6,7 @@ import { streamingMetrics } from "../metrics.js";
 import type { RunWorkspaces } from "../run-workspaces.js";
 import { serialiseResult } from "../sse-result-processor.js";
 import type { FanoutPlan } from "./fanout-plan.js";
+import { type SubscriptionExecution, subscriptionExecution } from "./subscription-execution.js";
 
 /** One member of a group, as the group sees it. */
 export interface GroupMember {
@@ -30,6 +30,7 @@ export class FanoutGroup implements FeedListener {
   private closed = false;
   /** The API's own masking: a failure that is not one of ours goes out as "Unexpected error.". */
   private readonly maskError: ReturnType<typeof createMaskError>;
+  private readonly execute: SubscriptionExecution;
 
   constructor(
     readonly plan: FanoutPlan,
@@ -38,6 +39,7 @@ export class FanoutGroup implements FeedListener {
     private readonly onEmpty: (group: FanoutGroup) => void,
   ) {
     this.maskError = createMaskError(plan.execution.contextValue.logger);
+    this.execute = subscriptionExecution(plan.execution);
     feed.attach(this);
   }
 
@@ -114,14 +116,7 @@ export class FanoutGroup implements FeedListener {
    * `id:` line. Failures other than GraphQLErrors (which carry their code) are not expected here.
    */
   async frameOf(item: StreamItem): Promise<Buffer> {
-    const { schema, document, variableValues, contextValue } = this.plan.execution;
-    const executed = (await execute({
-      schema,
-      document,
-      rootValue: item,
-      contextValue,
-      variableValues,
-    })) as ExecutionResult;
+    const executed = await this.execute(item);
     const result = executed.errors
       ? {
           ...executed,

@@ -30,6 +30,8 @@ export interface FanoutPlan {
   execution: {
     schema: GraphQLSchema;
     document: DocumentNode;
+    /** The parsed operation (shared by every subscriber of the same query text: Yoga caches parses). */
+    operation: OperationDefinitionNode;
     variableValues: Record<string, unknown>;
     contextValue: GraphQLContext;
   };
@@ -88,6 +90,7 @@ export function fanoutPlan(
     execution: {
       schema: info.schema,
       document,
+      operation: info.operation,
       variableValues: info.variableValues,
       contextValue: ctx,
     },
