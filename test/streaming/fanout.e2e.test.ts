@@ -1,3 +1,4 @@
+import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { streamingFor } from "../../src/streaming/streaming-service.js";
 import { appendProgress, startRunningRun } from "./support/running-run.js";
@@ -111,6 +112,32 @@ describe("SSE fan-out", () => {
       revision: 0,
     });
     atHead.close();
+  });
+
+  it("events that arrive together go to each subscriber in one socket write, in order", async () => {
+    const runId = await startRunningRun(app);
+    const streams = [
+      await subscribeSse(app, RUN_EVENTS, { runId, after: 2 }),
+      await subscribeSse(app, RUN_EVENTS, { runId, after: 2 }, { method: "GET" }),
+    ];
+    // The server runs in this process: its socket writes of live frames are counted here.
+    const write = net.Socket.prototype.write;
+    let frameWrites = 0;
+    net.Socket.prototype.write = function (this: net.Socket, chunk: unknown, ...rest: unknown[]) {
+      if (Buffer.isBuffer(chunk) && chunk.includes("event: next")) frameWrites++;
+      return (write as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
+    } as typeof write;
+    try {
+      await appendProgress(app.ctx.store, runId, 20);
+      const received = await Promise.all(streams.map((stream) => messages(stream, 20)));
+      for (const frames of received)
+        expect(frames.map((frame) => frame.id)).toEqual(Array.from({ length: 20 }, (_, i) => String(3 + i)));
+      // 20 events of one append, 2 subscribers: a write or two each, not 40.
+      expect(frameWrites).toBeLessThanOrEqual(4);
+    } finally {
+      net.Socket.prototype.write = write;
+      for (const stream of streams) stream.close();
+    }
   });
 
   it("a far-future Last-Event-ID is clamped to the head, leaves the CPU idle and does not move anyone's feed", async () => {

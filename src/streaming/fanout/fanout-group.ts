@@ -8,11 +8,29 @@ import { serialiseResult } from "../sse-result-processor.js";
 import type { FanoutPlan } from "./fanout-plan.js";
 import { type SubscriptionExecution, subscriptionExecution } from "./subscription-execution.js";
 
+/**
+ * Consecutive live events of a group, in the feed's order, executed and serialised: `joined` is
+ * every frame in one buffer (made once, written as is to each member that has none of them yet).
+ */
+export interface FrameBatch {
+  cursors: unknown[];
+  frames: Buffer[];
+  joined: Buffer;
+}
+
+export const frameBatch = (cursors: unknown[], frames: Buffer[]): FrameBatch => ({
+  cursors,
+  frames,
+  joined: frames.length === 1 ? (frames[0] as Buffer) : Buffer.concat(frames),
+});
+
 /** One member of a group, as the group sees it. */
 export interface GroupMember {
-  /** An event's frame, in the feed's order; the member drops what it already has by cursor. */
-  /** True when written to the member's client (not dropped, not buffered during its catch-up). */
-  offer(cursor: unknown, frame: Buffer): boolean;
+  /**
+   * Live events; the member drops what it already has by cursor. Returns how many it wrote to its
+   * client (none when dropped, or buffered during its catch-up).
+   */
+  offer(batch: FrameBatch): number;
   /** The store failed (live members tell their client; catching-up ones retry by themselves). */
   notice(frame: Buffer): void;
   /** The feed ended: the frame to end with (null: complete cleanly). */
@@ -22,11 +40,15 @@ export interface GroupMember {
 /**
  * The subscribers of one distinct subscription (see FanoutPlan.groupKey): each live event is
  * filtered, executed and serialised ONCE here, and the same bytes go to every member. Events are
- * handled one after another in the feed's order, whatever waits the visibility check makes.
+ * handled one after another in the feed's order, whatever waits the visibility check makes, and
+ * so are the store's failures and the feed's end (one queue, `tail`).
  */
 export class FanoutGroup implements FeedListener {
   readonly members = new Set<GroupMember>();
   private tail: Promise<void> = Promise.resolve();
+  /** Live events not delivered yet, and whether a delivery of them is under way. */
+  private incoming: StoredEvent[] = [];
+  private draining = false;
   private closed = false;
   /** The API's own masking: a failure that is not one of ours goes out as "Unexpected error.". */
   private readonly maskError: ReturnType<typeof createMaskError>;
@@ -56,20 +78,47 @@ export class FanoutGroup implements FeedListener {
   }
 
   event(event: StoredEvent): void {
-    this.enqueue(async () => {
-      const visible = await this.visible(event);
-      if (visible === "unknown") {
-        const message = "cannot tell whose run this event belongs to";
-        return this.finishAll({ reason: "failed", message });
+    this.incoming.push(event);
+    if (this.draining) return;
+    this.draining = true;
+    this.enqueue(() => this.drain());
+  }
+
+  /**
+   * Delivers what came in, a batch at a time: the events that arrived within one turn of the event
+   * loop go to each member in ONE socket write. A server that fell behind (several events of the
+   * stream read at once) so catches up with one write per subscriber, not one per event; one that
+   * keeps up pays a turn (setImmediate) of latency.
+   */
+  private async drain(): Promise<void> {
+    try {
+      await new Promise((resolve) => setImmediate(resolve));
+      while (this.incoming.length > 0) {
+        const events = this.incoming;
+        this.incoming = [];
+        const cursors: unknown[] = [];
+        const frames: Buffer[] = [];
+        for (const event of events) {
+          const visible = await this.visible(event);
+          if (visible === "unknown") {
+            this.incoming = [];
+            const message = "cannot tell whose run this event belongs to";
+            return await this.finishAll({ reason: "failed", message });
+          }
+          if (!visible) continue;
+          frames.push(await this.frameOf({ kind: "event", event }));
+          cursors.push(this.plan.source.cursorOf(event));
+        }
+        if (frames.length === 0) continue;
+        const batch = frameBatch(cursors, frames);
+        let delivered = 0;
+        for (const member of this.members) delivered += member.offer(batch);
+        // Once per batch, not per delivery: a labelled counter costs more than a socket write's share.
+        streamingMetrics.eventsDelivered.inc({ kind: this.plan.kind }, delivered);
       }
-      if (!visible) return;
-      const frame = await this.frameOf({ kind: "event", event });
-      const cursor = this.plan.source.cursorOf(event);
-      let delivered = 0;
-      for (const member of this.members) if (member.offer(cursor, frame)) delivered++;
-      // Once per event, not per delivery: a labelled counter costs more than a socket write's share.
-      streamingMetrics.eventsDelivered.inc({ kind: this.plan.kind }, delivered);
-    });
+    } finally {
+      this.draining = false;
+    }
   }
 
   unavailable(error: Error, retryAfterMs: number): void {

@@ -2,7 +2,7 @@ import type { ServerResponse } from "node:http";
 import type { Writable } from "node:stream";
 import { type CatchUpState, catchUp } from "../follow-stream.js";
 import { streamingMetrics } from "../metrics.js";
-import type { FanoutGroup, GroupMember } from "./fanout-group.js";
+import { type FanoutGroup, type FrameBatch, frameBatch, type GroupMember } from "./fanout-group.js";
 import type { FanoutHub, HubMember } from "./fanout-hub.js";
 import type { FanoutPlan } from "./fanout-plan.js";
 
@@ -159,7 +159,7 @@ export class SseSubscriber implements GroupMember, HubMember, CatchUpState {
     streamingMetrics.catchUpEvents.observe({ kind: this.kind }, replayed);
     streamingMetrics.catchUpSeconds.observe({ kind: this.kind }, (performance.now() - startedAt) / 1_000);
     let delivered = 0;
-    for (const { cursor: next, frame } of pending) if (this.offer(next, frame)) delivered++;
+    for (const { cursor: next, frame } of pending) delivered += this.offer(frameBatch([next], [frame]));
     streamingMetrics.eventsDelivered.inc({ kind: this.kind }, delivered);
   }
 
@@ -192,33 +192,44 @@ export class SseSubscriber implements GroupMember, HubMember, CatchUpState {
     });
   }
 
-  offer(cursor: unknown, frame: Buffer): boolean {
-    if (this.closed || this.ending) return false;
+  offer(batch: FrameBatch): number {
+    if (this.closed || this.ending) return 0;
     const limits = this.hub.limits;
+    const { cursors, frames } = batch;
     if (!this.live) {
       // While catching up, an overflow only drops the buffer: the store still has those events.
-      if (this.pending.length >= limits.maxBufferedEvents || this.pendingBytes > limits.maxBufferedBytes) {
-        this.pending = [];
-        this.pendingBytes = 0;
-        this.overflowed = true;
-      } else {
+      cursors.forEach((cursor, index) => {
+        if (this.pending.length >= limits.maxBufferedEvents || this.pendingBytes > limits.maxBufferedBytes) {
+          this.pending = [];
+          this.pendingBytes = 0;
+          this.overflowed = true;
+          return;
+        }
+        const frame = frames[index] as Buffer;
         this.pending.push({ cursor, frame });
         this.pendingBytes += frame.length;
-      }
-      return false;
+      });
+      return 0;
     }
-    if (!this.group.plan.source.isAfter(cursor, this.cursor)) return false;
-    this.cursor = cursor;
-    if (this.out?.writableNeedDrain) this.waiting++;
-    this.write(frame);
+    const isAfter = this.group.plan.source.isAfter;
+    let from = 0;
+    while (from < cursors.length && !isAfter(cursors[from], this.cursor)) from++;
+    if (from === cursors.length) return 0;
+    // The group's bytes as they are, unless this member already had the first of them (rare: at
+    // the end of its catch-up).
+    const chunk = from === 0 ? batch.joined : Buffer.concat(frames.slice(from));
+    this.cursor = cursors[cursors.length - 1];
+    const count = cursors.length - from;
+    if (this.out?.writableNeedDrain) this.waiting += count;
+    this.write(chunk);
     if (
       this.counted > limits.maxBufferedBytes ||
       this.waiting > limits.maxBufferedEvents ||
-      (this.hub.bufferedBytes > limits.maxBufferedBytesTotal && this.counted > frame.length)
+      (this.hub.bufferedBytes > limits.maxBufferedBytesTotal && this.counted > chunk.length)
     ) {
       this.slowConsumer();
     }
-    return true;
+    return count;
   }
 
   notice(frame: Buffer): void {
