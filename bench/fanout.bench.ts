@@ -17,6 +17,7 @@
  * the memory the idle subscribers hold.
  */
 import { execFileSync } from "node:child_process";
+import os from "node:os";
 import path from "node:path";
 import { PostgresEventStore } from "../src/event-store/postgres/postgres-event-store.js";
 import { RunWriter } from "./fanout/run-writer.js";
@@ -51,9 +52,23 @@ function openFilesLimit(): number {
   return out === "unlimited" ? Number.POSITIVE_INFINITY : Number(out);
 }
 
+/** CPU time of every core so far (busy, all), in ms: what the whole machine did in a phase. */
+function machineCpu(): { busy: number; all: number } {
+  let busy = 0;
+  let all = 0;
+  for (const { times } of os.cpus()) {
+    const total = times.user + times.nice + times.sys + times.idle + times.irq;
+    all += total;
+    busy += total - times.idle;
+  }
+  return { busy, all };
+}
+
 interface Phase {
   finished: Finished;
   expected: number;
+  /** Busy share of all the machine's cores over the phase (server, clients, database, bench). */
+  machineBusy: number;
   serverCpuShare: number;
   /** Server CPU (user + system) over the phase, in seconds. */
   serverCpuSeconds: number;
@@ -77,6 +92,7 @@ async function measure(
   expected: number,
 ): Promise<Phase> {
   const cpuBefore = (await server.memory()).cpu;
+  const machineBefore = machineCpu();
   const started = performance.now();
   await clients.start();
   if (profileDir) await server.profileStart();
@@ -85,9 +101,11 @@ async function measure(
   const finished = await clients.finish();
   if (profileDir) await server.profileStop(path.join(profileDir, `fanout-${Date.now()}.cpuprofile`));
   const cpuAfter = (await server.memory()).cpu;
+  const machineAfter = machineCpu();
   const elapsed = (performance.now() - started) / 1_000;
   const cpu = (cpuAfter.user - cpuBefore.user + cpuAfter.system - cpuBefore.system) / 1e6;
-  return { finished, expected, serverCpuShare: cpu / elapsed, serverCpuSeconds: cpu };
+  const machineBusy = (machineAfter.busy - machineBefore.busy) / (machineAfter.all - machineBefore.all);
+  return { finished, expected, machineBusy, serverCpuShare: cpu / elapsed, serverCpuSeconds: cpu };
 }
 
 /** The phase's events appended to one run at `rate`/s. */
@@ -128,7 +146,8 @@ function logPhase(env: BenchEnv, label: string, phase: Phase): void {
   env.log(
     `${label}: p50 ${ms(latency.p50)} p90 ${ms(latency.p90)} p99 ${ms(latency.p99)} max ${ms(latency.max)}; ` +
       `${received}/${phase.expected} deliveries, ${irregular} out of sequence, ${dropped} dropped; ` +
-      `CPU server ${(phase.serverCpuShare * 100).toFixed(0)}%, clients ${(cpuShare * 100).toFixed(0)}%`,
+      `CPU server ${(phase.serverCpuShare * 100).toFixed(0)}%, clients ${(cpuShare * 100).toFixed(0)}% (of one core); ` +
+      `machine ${(phase.machineBusy * 100).toFixed(0)}% busy (all ${os.cpus().length} cores)`,
   );
 }
 
@@ -147,6 +166,7 @@ function phaseDetail(phase: Phase, subscribers: number, rate: number): Record<st
     maxMs: Math.round(phase.finished.latency.max),
     serverCpuShare: Math.round(phase.serverCpuShare * 100) / 100,
     clientCpuShare: Math.round(phase.finished.cpuShare * 100) / 100,
+    machineBusyShare: Math.round(phase.machineBusy * 100) / 100,
     serverUsPerDelivery: Math.round(usPerDelivery(phase) * 10) / 10,
   };
 }
