@@ -8,7 +8,12 @@ import { InvalidPositionError } from "../../src/event-store/event-store.js";
 import { PostgresEventStore } from "../../src/event-store/postgres/postgres-event-store.js";
 import { SEQUENCER_HOLD_LIMIT_MS } from "../../src/event-store/postgres/schema.js";
 import { normalizeCheckpoint, readCheckpoint } from "../../src/projections/checkpoints.js";
-import { createTestDatabase, embeddedAdminUrl, type TestDatabase } from "../support/database.js";
+import {
+  createTestDatabase,
+  embeddedAdminUrl,
+  type TestDatabase,
+  useTestStore,
+} from "../support/database.js";
 import {
   appendInTransaction,
   assertIncreasingPositions,
@@ -111,13 +116,8 @@ describe("a store written before the sequencer (positions = transaction id, seq)
 describe("the sequencer", () => {
   let db: TestDatabase;
   let store: PostgresEventStore;
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    store = await PostgresEventStore.create(db.pool, { pollIntervalMs: 100 });
-  });
-  afterAll(async () => {
-    await store?.close();
-    await db?.drop();
+  useTestStore((made) => {
+    ({ db, store } = made);
   });
 
   test("a position in the legacy form is refused by a store that never had legacy rows", async () => {

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
-import { afterAll, beforeAll, describe, test } from "vitest";
+import { describe, test } from "vitest";
 import {
   DuplicateEventIdError,
   type StoredEvent,
   WrongExpectedRevisionError,
 } from "../../src/event-store/event-store.js";
-import { PostgresEventStore } from "../../src/event-store/postgres/postgres-event-store.js";
-import { createTestDatabase, type TestDatabase } from "../support/database.js";
+import type { PostgresEventStore } from "../../src/event-store/postgres/postgres-event-store.js";
+import { type TestDatabase, useTestStore } from "../support/database.js";
 import {
   appendInTransaction,
   assertIncreasingPositions,
@@ -20,13 +20,8 @@ import {
 
 let db: TestDatabase;
 let store: PostgresEventStore;
-beforeAll(async () => {
-  db = await createTestDatabase();
-  store = await PostgresEventStore.create(db.pool, { pollIntervalMs: 100 });
-});
-afterAll(async () => {
-  await store.close();
-  await db.drop();
+useTestStore((made) => {
+  ({ db, store } = made);
 });
 
 const random = (max: number) => Math.floor(Math.random() * max);

@@ -1,38 +1,21 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { setMaxListeners } from "node:events";
-import { afterAll, beforeAll, describe, it } from "vitest";
+import { describe, it } from "vitest";
 import type { ReadAllOptions, StoredEvent } from "../../src/event-store/event-store.js";
-import { PostgresEventStore } from "../../src/event-store/postgres/postgres-event-store.js";
+import type { PostgresEventStore } from "../../src/event-store/postgres/postgres-event-store.js";
 import { RUN_STREAM_PREFIX, runStreamName } from "../../src/runs/events.js";
 import { streamingMetrics } from "../../src/streaming/metrics.js";
 import { StreamDemux } from "../../src/streaming/stream-demux.js";
-import { createTestDatabase, type TestDatabase } from "../support/database.js";
+import { useTestStore } from "../support/database.js";
+import { appendProgress } from "./support/running-run.js";
 
-let db: TestDatabase;
 let store: PostgresEventStore;
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  store = await PostgresEventStore.create(db.pool, { pollIntervalMs: 100 });
+useTestStore((made) => {
+  store = made.store;
 });
 
-afterAll(async () => {
-  await store.close();
-  await db.drop();
-});
-
-async function append(runId: string, count: number): Promise<void> {
-  await store.appendToStream(
-    runStreamName(runId),
-    Array.from({ length: count }, (_, index) => ({
-      id: randomUUID(),
-      type: "Tick",
-      data: { index },
-      occurredAt: new Date(),
-    })),
-  );
-}
+const append = (runId: string, count: number) => appendProgress(store, runId, count);
 
 /** Revisions a follower receives until it has `last`. */
 async function revisionsUntil(events: AsyncIterable<StoredEvent>, last: number): Promise<number[]> {

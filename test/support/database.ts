@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
-import { inject } from "vitest";
+import { afterAll, beforeAll, inject } from "vitest";
 import { migrate } from "../../src/db/migrate.js";
+import { PostgresEventStore } from "../../src/event-store/postgres/postgres-event-store.js";
 
 export interface TestDatabase {
   url: string;
@@ -43,4 +44,21 @@ export async function createTestDatabase(adminUrl = embeddedAdminUrl()): Promise
       await client.end();
     },
   };
+}
+
+/**
+ * For the tests of a file or describe: a new database and a PostgreSQL event store on it (polling
+ * every 100 ms), handed to `ready` before the first test, closed and dropped after the last.
+ */
+export function useTestStore(ready: (made: { db: TestDatabase; store: PostgresEventStore }) => void): void {
+  let made: { db: TestDatabase; store: PostgresEventStore } | undefined;
+  beforeAll(async () => {
+    const db = await createTestDatabase();
+    made = { db, store: await PostgresEventStore.create(db.pool, { pollIntervalMs: 100 }) };
+    ready(made);
+  });
+  afterAll(async () => {
+    await made?.store.close();
+    await made?.db.drop();
+  });
 }
