@@ -250,12 +250,12 @@ async function run(env: BenchEnv): Promise<BenchFigure[]> {
         MAX_SUBSCRIPTIONS_PER_TOKEN: "100000",
         COMMAND_RATE_PER_SECOND: "1000",
         COMMAND_BURST: "2000",
-        WORKER_CONCURRENCY: "8",
-        // A thread per run the worker holds: the runs' steps mostly wait (their `delayMs`), and a
-        // step holds its thread while it waits. With the default (one per core, 2 here) the worker
-        // finished about 0.45 runs/s of the 2 started each second, and the runs still open at the
-        // end were counted as lost.
-        STEP_THREADS: "8",
+        // Enough worker for the load: a run's steps mostly wait (their `delayMs`, 4.4 s a run on
+        // average) and a step holds its thread while it waits, so 2 runs/s need about 9 at once.
+        // With the defaults (4 runs, one thread per core: 2 here) the worker finished about 0.45
+        // runs/s, and with 8 and 8 about 1.8: the runs still open at the end counted as lost.
+        WORKER_CONCURRENCY: "16",
+        STEP_THREADS: "16",
       }),
     },
   });
