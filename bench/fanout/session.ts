@@ -31,6 +31,11 @@ export class BenchServer {
       // BENCH_SERVER_CPU_PROF=<dir>: a V8 CPU profile of each server, written when it stops.
       nodeFlags: [
         "--expose-gc",
+        // BENCH_SERVER_NODE_FLAGS: Node flags for the API server only (tuning experiments, e.g.
+        // `--max-semi-space-size=64`); the bare server keeps Node's defaults.
+        ...(script === "sse-server.ts"
+          ? (process.env.BENCH_SERVER_NODE_FLAGS ?? "").split(/\s+/).filter(Boolean)
+          : []),
         ...(process.env.BENCH_SERVER_CPU_PROF
           ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_SERVER_CPU_PROF}`]
           : []),
