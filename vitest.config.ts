@@ -5,9 +5,10 @@ import { configDefaults, defineConfig, type TestProjectInlineConfiguration } fro
  * One project per tier, chosen by file suffix: `*.unit.test.ts` (pure), `*.int.test.ts` (real
  * PostgreSQL), `*.e2e.test.ts` (real HTTP/SSE, child processes). The global setup starts one embedded
  * PostgreSQL for the whole run and hands its URL to every project through `provide`/`inject`.
- * `*.alone.e2e.test.ts` measure the process's own latency under a load they make themselves: another
- * test file beside them on these two cores would measure that file instead, so `npm test` runs them
- * in a second vitest run of their own (`e2e-alone`).
+ * `*.alone.e2e.test.ts` measure the process's own latency under a load they make themselves, or make
+ * a load that would starve others (the SLOW_CONSUMER test pushes 150 MB through the kernel's socket
+ * buffers; a worker test with a 1 s lease lost it beside it): `npm test` runs them in a second vitest
+ * run of their own (`e2e-alone`), one file after another.
  */
 
 // graphql ships both index.js and index.mjs; Node (and so every externalized package: Yoga, Pothos)
@@ -55,7 +56,13 @@ export default defineConfig({
         hookTimeout: 120_000,
         exclude: [...configDefaults.exclude, "test/**/*.alone.e2e.test.ts"],
       }),
-      tier("alone.e2e", { name: "e2e-alone", pool: "forks", testTimeout: 120_000, hookTimeout: 120_000 }),
+      tier("alone.e2e", {
+        name: "e2e-alone",
+        pool: "forks",
+        fileParallelism: false,
+        testTimeout: 120_000,
+        hookTimeout: 120_000,
+      }),
     ],
   },
 });
